@@ -1,0 +1,44 @@
+# Alvos do projeto. Tudo roda no ambiente virtual .venv, criado na primeira vez.
+# Uso: make report [PARAMS="-p NUM_EPOCHS 5"] | make test | make help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED_MNIST := $(abspath ../shared/data/MNIST/raw)
+NOTEBOOK := notebooks/vae_mnist.ipynb
+REPORTS := reports
+PARAMS ?=
+
+.PHONY: help setup data report test notebook bench clean
+
+help:  ## lista os alvos
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -r requirements.txt
+	$(BIN)/pip install --no-deps -e .
+	touch $@
+
+setup: $(BIN)/.installed  ## cria .venv e instala as dependências fixadas
+
+data:  ## liga data/MNIST/raw à cópia local ../shared/data/MNIST/raw, se ela existir
+	@if [ ! -e data/MNIST/raw ] && [ -d $(SHARED_MNIST) ]; then \
+		mkdir -p data/MNIST && ln -s $(SHARED_MNIST) data/MNIST/raw && \
+		echo "data/MNIST/raw -> $(SHARED_MNIST)"; fi
+
+report: setup data  ## executa o relatório headless (papermill) em reports/
+	mkdir -p $(REPORTS)
+	$(BIN)/papermill $(NOTEBOOK) $(REPORTS)/vae_mnist.ipynb $(PARAMS)
+
+test: setup data  ## roda todos os testes (unitários, jupytext, papermill, nbval)
+	$(BIN)/python -m pytest tests \
+		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOK)
+
+notebook: setup data  ## reexecuta o notebook pareado com os parâmetros padrão (para commitar)
+	$(BIN)/jupytext --sync notebooks/vae_mnist.py
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK)
+	$(BIN)/jupytext --sync $(NOTEBOOK)
+
+clean:  ## apaga relatórios gerados e caches (mantém .venv e data/)
+	rm -rf $(REPORTS) .pytest_cache tests/__pycache__ __pycache__
