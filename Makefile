@@ -40,5 +40,9 @@ notebook: setup data  ## reexecuta o notebook pareado com os parâmetros padrão
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK)
 	$(BIN)/jupytext --sync $(NOTEBOOK)
 
+bench: setup data  ## mede época (clássico × projeto × piso) e o relatório inteiro (tempo e RSS)
+	$(BIN)/python benchmarks/bench_epoch.py
+	$(BIN)/python benchmarks/bench_report.py
+
 clean:  ## apaga relatórios gerados e caches (mantém .venv e data/)
 	rm -rf $(REPORTS) .pytest_cache tests/__pycache__ __pycache__

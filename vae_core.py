@@ -7,6 +7,7 @@ do conjunto de teste e decodificação usada pelos controles deslizantes).
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from tqdm.auto import tqdm
 IMAGE_SIDE = 28
 INPUT_DIM = IMAGE_SIDE * IMAGE_SIDE
 MNIST_TRAIN_SIZE = 60_000
+MNIST_TEST_SIZE = 10_000
+TSNE_MIN_SAMPLES = 50  # o t-SNE precisa de mais pontos que a perplexidade (30)
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -36,14 +39,29 @@ EVAL_BATCH_SIZE = 10_000
 # ---------------------------------------------------------------- ambiente
 
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def available_devices() -> list[str]:
+    """Dispositivos que esta máquina tem de fato."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """Traduz "auto"/"cpu"/"cuda"/"mps" em um `torch.device` disponível."""
+    """Traduz "auto"/"cpu"/"cuda"/"mps" em um `torch.device`; "auto" escolhe o mais rápido disponível."""
+    found = available_devices()
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device(found[-1] if len(found) > 1 else "cpu")
+    if name not in found:
+        raise ParameterError(
+            f"Parâmetro DEVICE inválido: recebido {name!r}, mas não há {name.upper()} disponível nesta máquina; "
+            f"permitido aqui: {', '.join(['auto', *found])}."
+        )
     return torch.device(name)
 
 
@@ -65,6 +83,92 @@ def seed_everything(seed: int, num_threads: int | None = None) -> int:
     return num_threads
 
 
+# ---------------------------------------------------------------- parâmetros
+
+
+class ParameterError(ValueError):
+    """Parâmetro inválido; a mensagem diz qual, o valor recebido e o que é permitido."""
+
+
+def _reject(name: str, value, allowed: str):
+    raise ParameterError(
+        f"Parâmetro {name} inválido: recebido {value!r} ({type(value).__name__}); permitido: {allowed}."
+    )
+
+
+def _integer(name: str, value, low: int, high: int | None = None) -> int:
+    """Inteiro em [low, high]; aceita texto com um inteiro (como o papermill pode passar)."""
+    allowed = f"inteiro ≥ {low}" if high is None else f"inteiro entre {br_number(low)} e {br_number(high)}"
+    number = None
+    if isinstance(value, str):
+        number = int(value.strip()) if value.strip().lstrip("+-").isdigit() else None
+    elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if number is None or number < low or (high is not None and number > high):
+        _reject(name, value, allowed)
+    return number
+
+
+def _positive_float(name: str, value) -> float:
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
+        _reject(name, value, "número finito > 0 (por exemplo 1e-3)")
+    return number
+
+
+def _boolean(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "sim": True, "yes": True, "false": False, "não": False, "nao": False, "no": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    _reject(name, value, "True ou False (também 'sim'/'não', 'true'/'false')")
+
+
+PARAMETER_NAMES = (
+    "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
+    "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS", "EXPLORE_DIGIT",
+    "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING",
+)  # fmt: skip
+
+
+def validate_params(params: dict) -> dict:
+    """Confere e normaliza os parâmetros do notebook antes de qualquer trabalho demorado.
+
+    Aceita os valores como o papermill os entrega (inclusive texto) e devolve-os com os tipos
+    certos. Um valor inválido levanta `ParameterError` com o nome, o valor e o que é permitido.
+    """
+    p = dict(params)
+    for name in ("BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM"):
+        p[name] = _integer(name, p[name], 1)
+    p["LEARNING_RATE"] = _positive_float("LEARNING_RATE", p["LEARNING_RATE"])
+    p["SEED"] = _integer("SEED", p["SEED"], 0)
+    p["VAL_SIZE"] = _integer("VAL_SIZE", p["VAL_SIZE"], 1, MNIST_TRAIN_SIZE - 1)
+    if p["TRAIN_SIZE"] is not None:
+        p["TRAIN_SIZE"] = _integer("TRAIN_SIZE", p["TRAIN_SIZE"], 1, MNIST_TRAIN_SIZE - p["VAL_SIZE"])
+    if p["NUM_THREADS"] is not None:
+        p["NUM_THREADS"] = _integer("NUM_THREADS", p["NUM_THREADS"], 1)
+    p["TSNE_SAMPLES"] = _integer("TSNE_SAMPLES", p["TSNE_SAMPLES"], TSNE_MIN_SAMPLES, MNIST_TEST_SIZE)
+    p["N_SLIDERS"] = _integer("N_SLIDERS", p["N_SLIDERS"], 1, p["LATENT_DIM"])
+    p["EXPLORE_DIGIT"] = _integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
+    for name in ("PROGRESS", "RESUME", "SKIP_TRAINING"):
+        p[name] = _boolean(name, p[name])
+    if p["RESUME"] and p["SKIP_TRAINING"]:
+        _reject("SKIP_TRAINING", True, "False quando RESUME=True (retomar treina; pular não treina)")
+    if p["DEVICE"] not in DEVICES:
+        _reject("DEVICE", p["DEVICE"], ", ".join(DEVICES))
+    resolve_device(p["DEVICE"])
+    for name in ("DATA_DIR", "CHECKPOINT_PATH"):
+        if p[name] is not None and not isinstance(p[name], str | os.PathLike):
+            _reject(name, p[name], "None ou um caminho de pasta/arquivo")
+    return p
+
+
 # ---------------------------------------------------------------- dados
 
 
@@ -78,15 +182,63 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
+class MNISTFileError(ValueError):
+    """Arquivo IDX do MNIST truncado, corrompido ou incoerente com o seu par."""
+
+
+IDX_LAYOUT = {"imagens": (2051, 3), "rótulos": (2049, 1)}  # número mágico e nº de dimensões
+
+
+def check_idx_file(path: Path, kind: str) -> int:
+    """Confere o cabeçalho e o tamanho de um arquivo IDX do MNIST; devolve quantos itens ele tem."""
+    magic, ndim = IDX_LAYOUT[kind]
+    with open(path, "rb") as f:
+        header = f.read(4 + 4 * ndim)
+    if len(header) < 4 + 4 * ndim:
+        raise MNISTFileError(f"{path}: arquivo de {kind} truncado ({len(header)} bytes, menor que o cabeçalho).")
+    found = int.from_bytes(header[:4], "big")
+    if found != magic:
+        raise MNISTFileError(
+            f"{path}: número mágico {found}, esperado {magic} para um arquivo IDX de {kind} do MNIST "
+            f"(arquivo trocado, compactado ou corrompido; use os arquivos descompactados)."
+        )
+    dims = [int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    if dims[1:] not in ([], [IMAGE_SIDE, IMAGE_SIDE]):
+        raise MNISTFileError(f"{path}: imagens de {dims[1]}×{dims[2]} pixels, esperado 28×28.")
+    expected = len(header) + math.prod(dims)
+    size = path.stat().st_size
+    if size != expected:
+        raise MNISTFileError(
+            f"{path}: {size} bytes, mas o cabeçalho anuncia {dims[0]} {kind} ({expected} bytes): "
+            f"arquivo truncado ou corrompido. Copie-o de novo."
+        )
+    return dims[0]
+
+
+def check_idx_pair(images_path: Path, labels_path: Path) -> int:
+    """Confere um par imagens/rótulos e que ambos têm o mesmo número de itens."""
+    n_images, n_labels = check_idx_file(images_path, "imagens"), check_idx_file(labels_path, "rótulos")
+    if n_images != n_labels:
+        raise MNISTFileError(
+            f"{images_path.name} tem {n_images} imagens, mas {labels_path.name} tem {n_labels} rótulos: "
+            f"os dois arquivos de {images_path.parent} não formam um par."
+        )
+    return n_images
+
+
 def load_mnist_split(data_dir: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Lê uma partição do MNIST como tensores inteiros: imagens uint8 (N, 28, 28) e rótulos int64 (N,).
 
-    Se os quatro arquivos brutos estão em `data_dir/MNIST/raw/`, nada toca a rede;
-    senão o torchvision tenta baixá-los e, se falhar, a mensagem diz o que pôr onde.
+    Se os quatro arquivos brutos estão em `data_dir/MNIST/raw/`, nada toca a rede (e seus
+    cabeçalhos são conferidos antes); senão o torchvision tenta baixá-los e, se falhar, a
+    mensagem diz o que pôr onde.
     """
     from torchvision.datasets import MNIST
 
     raw = Path(data_dir) / "MNIST" / "raw"
+    images_file, labels_file = MNIST_FILES[:2] if train else MNIST_FILES[2:]
+    if (raw / images_file).exists() and (raw / labels_file).exists():
+        check_idx_pair(raw / images_file, raw / labels_file)
     try:
         dataset = MNIST(str(data_dir), train=train, download=True)
     except Exception as error:  # sem rede, servidor fora do ar, arquivo parcial...
@@ -115,9 +267,7 @@ class MNISTData:
         return {"treino": len(self.train_x), "validação": len(self.val_x), "teste": len(self.test_x)}
 
 
-def load_mnist(
-    data_dir: Path, val_size: int = 5_000, train_size: int | None = None, seed: int = 0
-) -> MNISTData:
+def load_mnist(data_dir: Path, val_size: int = 5_000, train_size: int | None = None, seed: int = 0) -> MNISTData:
     """Carrega o MNIST e separa, com semente, validação e treino das 60.000 imagens de treino.
 
     `train_size=None` usa todas as imagens que sobram depois da validação.
@@ -125,6 +275,8 @@ def load_mnist(
     """
     images, labels = load_mnist_split(data_dir, train=True)
     test_x, test_y = load_mnist_split(data_dir, train=False)
+    if val_size >= len(images):
+        _reject("VAL_SIZE", val_size, f"menos que as {len(images)} imagens de treino encontradas")
     order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
     val_idx, train_idx = order[:val_size], order[val_size:]
     if train_size is not None:
@@ -219,6 +371,14 @@ def _per_image(totals: torch.Tensor, n: int) -> dict[str, float]:
     return {"loss": bce + kl, "bce": bce, "kl": kl}
 
 
+class TrainingDiverged(FloatingPointError):
+    """A perda virou NaN ou infinito durante o treino."""
+
+    def __init__(self, message: str, batch: int = 0):
+        super().__init__(message)
+        self.batch = batch
+
+
 def train_epoch(
     model: VAE,
     optimizer: torch.optim.Optimizer,
@@ -228,19 +388,25 @@ def train_epoch(
 ) -> dict[str, float]:
     """Uma época sobre `x` (floats (N, 784) no dispositivo do modelo), em ordem aleatória.
 
-    Devolve as médias por imagem de perda total, BCE e KL. As somas ficam no
-    tensor e só são lidas no fim da época (sem sincronizar a cada lote).
+    Devolve as médias por imagem de perda total, BCE e KL. As somas (e o primeiro lote
+    com perda não finita) ficam no tensor e só são lidas no fim da época, sem sincronizar
+    a cada lote; uma perda NaN/Inf levanta `TrainingDiverged` com o número do lote.
     """
     model.train()
     totals = torch.zeros(2, device=x.device)
-    for idx in torch.randperm(len(x), generator=generator).split(batch_size):
+    first_bad = torch.zeros((), dtype=torch.long, device=x.device)  # 0 = nenhum lote ruim
+    for number, idx in enumerate(torch.randperm(len(x), generator=generator).split(batch_size), start=1):
         batch = x[idx.to(x.device)]
         logits, mu, logvar = model(batch)
         bce, kl = loss_terms(logits, batch, mu, logvar)
+        loss = bce + kl
         optimizer.zero_grad(set_to_none=True)
-        (bce + kl).backward()
+        loss.backward()
         optimizer.step()
         totals += torch.stack((bce.detach(), kl.detach()))
+        first_bad = torch.where((first_bad == 0) & ~torch.isfinite(loss.detach()), number, first_bad)
+    if first_bad.item():
+        raise TrainingDiverged(f"perda não finita no lote {first_bad.item()}", first_bad.item())
     return _per_image(totals, len(x))
 
 
@@ -261,6 +427,89 @@ def new_history() -> dict[str, list[float]]:
     return {f"{split}_{m}": [] for split in ("train", "val") for m in METRICS}
 
 
+# ---------------------------------------------------------------- checkpoints
+
+# parâmetros que um checkpoint precisa compartilhar com a execução: arquitetura e partição dos dados
+# para reutilizar o modelo; também lote e taxa de aprendizado para retomar o treino
+CHECKPOINT_MODEL_KEYS = ("LATENT_DIM", "HIDDEN_DIM", "VAL_SIZE", "TRAIN_SIZE", "SEED")
+CHECKPOINT_RESUME_KEYS = (*CHECKPOINT_MODEL_KEYS, "BATCH_SIZE", "LEARNING_RATE")
+
+
+class CheckpointError(RuntimeError):
+    """Checkpoint ausente ou incompatível com os parâmetros da execução."""
+
+
+def resolve_checkpoint_path(path: str | os.PathLike | None = None) -> Path:
+    """Arquivo de checkpoint: o parâmetro, senão `checkpoints/vae_mnist.pt` na raiz do projeto."""
+    return Path(path or REPO_ROOT / "checkpoints" / "vae_mnist.pt").expanduser().resolve()
+
+
+def save_checkpoint(path: Path, model, optimizer, generator: torch.Generator, history: dict, params: dict):
+    """Salva modelo, otimizador, época, histórico, parâmetros e estados dos geradores aleatórios.
+
+    Escreve num arquivo temporário e o troca de lugar com `os.replace` (atômico): uma
+    interrupção a qualquer momento deixa intacto o checkpoint anterior.
+    """
+    state = {
+        "epoch": len(history["train_loss"]),
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": history,
+        "params": params,
+        "rng": {
+            "batches": generator.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        },
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    torch.save(state, temporary)
+    os.replace(temporary, path)
+
+
+def open_checkpoint(path: Path, params: dict, keys: tuple[str, ...]) -> dict:
+    """Lê um checkpoint e confere que `keys` têm nele os mesmos valores que em `params`."""
+    if not path.exists():
+        raise CheckpointError(
+            f"Não há checkpoint em {path}. Treine antes (RESUME=False e SKIP_TRAINING=False) "
+            f"ou indique outro arquivo em CHECKPOINT_PATH."
+        )
+    state = torch.load(path, map_location="cpu", weights_only=False)  # arquivo do próprio projeto
+    differences = [
+        f"{key}: checkpoint {state['params'].get(key)!r}, parâmetro {params[key]!r}"
+        for key in keys
+        if state["params"].get(key) != params[key]
+    ]
+    if differences:
+        raise CheckpointError(
+            f"O checkpoint {path} não combina com os parâmetros desta execução:\n  "
+            + "\n  ".join(differences)
+            + "\nUse os mesmos valores ou outro CHECKPOINT_PATH."
+        )
+    return state
+
+
+def restore_checkpoint(state: dict, model, optimizer, generator: torch.Generator | None = None) -> dict:
+    """Devolve modelo, otimizador e geradores aleatórios ao estado salvo; retorna o histórico."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    rng = state["rng"]
+    if generator is not None:
+        generator.set_state(rng["batches"])
+    torch.set_rng_state(rng["torch"])
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    np.random.set_state(rng["numpy"])
+    random.setstate(rng["python"])
+    return {key: list(values) for key, values in state["history"].items()}
+
+
+# ---------------------------------------------------------------- laço de treino
+
+
 def fit(
     model: VAE,
     optimizer: torch.optim.Optimizer,
@@ -270,23 +519,65 @@ def fit(
     batch_size: int,
     seed: int,
     progress: bool = True,
+    checkpoint_path: Path | None = None,
+    params: dict | None = None,
+    resume_from: dict | None = None,
 ) -> dict[str, list[float]]:
-    """Treina por `num_epochs` épocas e devolve o histórico das médias por imagem.
+    """Treina até a época `num_epochs` e devolve o histórico das médias por imagem.
 
-    A barra de progresso avança uma vez por época e mostra as perdas de treino e
-    validação (no Jupyter é um widget: uma só saída no notebook); `progress=False` a desliga.
+    - `checkpoint_path`: salva um checkpoint (com `params`) ao fim de cada época.
+    - `resume_from`: um checkpoint aberto com `open_checkpoint`; o treino continua da época
+      seguinte à salva e termina com as mesmas perdas de uma execução sem interrupção.
+    - Ctrl+C / "interromper o kernel": o treino para, diz qual checkpoint ficou e como retomar,
+      e o histórico até ali é devolvido (as figuras seguintes ainda funcionam).
+    - Perda NaN/Inf: para com `TrainingDiverged`, nomeando época e lote; o último checkpoint fica.
+    A barra de progresso avança uma vez por época (no Jupyter é um widget: uma só saída).
     """
     generator = torch.Generator().manual_seed(seed)
     history = new_history()
-    epochs = tqdm(range(1, num_epochs + 1), desc="Épocas", disable=not progress)
-    for _ in epochs:
-        stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator)}
-        stats["val"] = evaluate(model, val_x)
-        for split, values in stats.items():
-            for m in METRICS:
-                history[f"{split}_{m}"].append(values[m])
-        epochs.set_postfix(treino=f"{stats['train']['loss']:.2f}", val=f"{stats['val']['loss']:.2f}")
+    if resume_from is not None:
+        history = restore_checkpoint(resume_from, model, optimizer, generator)
+    saved = len(history["train_loss"])
+    epochs = tqdm(range(saved + 1, num_epochs + 1), initial=saved, total=num_epochs, disable=not progress)
+    epochs.set_description("Épocas")
+    epoch = saved
+    try:
+        for epoch in epochs:
+            try:
+                stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator)}
+            except TrainingDiverged as error:
+                raise TrainingDiverged(_diverged_message(epoch, error.batch, saved, checkpoint_path)) from None
+            stats["val"] = evaluate(model, val_x)
+            for split, values in stats.items():
+                for m in METRICS:
+                    history[f"{split}_{m}"].append(values[m])
+            if checkpoint_path is not None:
+                save_checkpoint(checkpoint_path, model, optimizer, generator, history, params or {})
+                saved = epoch
+            epochs.set_postfix(treino=f"{stats['train']['loss']:.2f}", val=f"{stats['val']['loss']:.2f}")
+    except KeyboardInterrupt:
+        epochs.close()
+        print(_interrupted_message(epoch, saved, checkpoint_path))
     return history
+
+
+def _kept(saved: int, checkpoint_path: Path | None) -> str:
+    if checkpoint_path is None or saved == 0:
+        return "Nenhum checkpoint foi salvo nesta execução."
+    return f"O checkpoint da época {saved} está guardado em {checkpoint_path}."
+
+
+def _diverged_message(epoch: int, batch: int, saved: int, checkpoint_path: Path | None) -> str:
+    return (
+        f"Treino interrompido: a perda virou NaN/infinito na época {epoch}, lote {batch}. "
+        f"Causa provável: taxa de aprendizado alta demais (LEARNING_RATE) para este modelo. "
+        + _kept(saved, checkpoint_path)
+    )
+
+
+def _interrupted_message(epoch: int, saved: int, checkpoint_path: Path | None) -> str:
+    how = " Para continuar dele, rode de novo com RESUME=True (papermill: -p RESUME True)." if saved else ""
+    return f"Treino interrompido pelo usuário durante a época {epoch}. " + _kept(saved, checkpoint_path) + how
 
 
 # ---------------------------------------------------------------- análise

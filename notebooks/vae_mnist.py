@@ -46,12 +46,17 @@ PROGRESS = True  # barra de progresso do treino
 TSNE_SAMPLES = 10000  # imagens de teste projetadas pelo t-SNE
 N_SLIDERS = 5  # componentes principais exploradas com controles deslizantes
 EXPLORE_DIGIT = 3  # dígito de teste de onde a exploração parte
+CHECKPOINT_PATH = None  # None = checkpoints/vae_mnist.pt na raiz do projeto (salvo a cada época)
+RESUME = False  # True = continua o treino do checkpoint, da época seguinte à salva
+SKIP_TRAINING = False  # True = carrega o modelo treinado do checkpoint e pula o treino
 
 # %% [markdown]
 # ## 1. Importação das bibliotecas
 #
-# Fixamos a semente de Python, NumPy e PyTorch e o número de threads: com a mesma semente, na mesma
-# máquina, as perdas se repetem exatamente.
+# Antes de qualquer trabalho demorado conferimos os parâmetros (um valor inválido para aqui, com uma
+# mensagem que diz qual parâmetro, o valor recebido e o que é permitido) e, se for o caso, o checkpoint.
+# Depois fixamos a semente de Python, NumPy e PyTorch e o número de threads: com a mesma semente, na
+# mesma máquina, as perdas se repetem exatamente.
 
 # %%
 import time
@@ -65,6 +70,13 @@ from sklearn.decomposition import PCA
 import vae_core as vc
 
 report_start = time.perf_counter()
+PARAMS = vc.validate_params({name: globals()[name] for name in vc.PARAMETER_NAMES})
+globals().update(PARAMS)  # os parâmetros passam a ter os tipos certos (o papermill pode mandar texto)
+checkpoint_path = vc.resolve_checkpoint_path(CHECKPOINT_PATH)
+checkpoint = None
+if RESUME or SKIP_TRAINING:
+    keys = vc.CHECKPOINT_RESUME_KEYS if RESUME else vc.CHECKPOINT_MODEL_KEYS
+    checkpoint = vc.open_checkpoint(checkpoint_path, PARAMS, keys)
 threads = vc.seed_everything(SEED, NUM_THREADS)
 device = vc.resolve_device(DEVICE)
 data_dir = vc.resolve_data_dir(DATA_DIR)
@@ -153,26 +165,37 @@ display(
 # ## 5. Treinamento
 #
 # Otimizamos com Adam; a cada época percorremos o treino em ordem aleatória (com semente) e medimos a
-# validação. Todas as perdas abaixo são médias **por imagem**.
+# validação. Todas as perdas abaixo são médias **por imagem**. Ao fim de cada época um checkpoint é salvo
+# (modelo, otimizador, histórico, parâmetros e estados aleatórios): se o treino for interrompido, dá para
+# retomá-lo com `RESUME=True` e chegar às mesmas perdas; com `SKIP_TRAINING=True` o modelo salvo é
+# carregado e o resto do relatório sai em segundos.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 optimizer = vc.make_optimizer(model, LEARNING_RATE)
 train_start = time.perf_counter()
-history = vc.fit(model, optimizer, train_x, val_x, NUM_EPOCHS, BATCH_SIZE, SEED, progress=PROGRESS)
+if SKIP_TRAINING:
+    history = vc.restore_checkpoint(checkpoint, model, optimizer)
+    print(f"Modelo carregado de {checkpoint_path}; treino pulado.")
+else:
+    history = vc.fit(
+        model, optimizer, train_x, val_x, NUM_EPOCHS, BATCH_SIZE, SEED, progress=PROGRESS,
+        checkpoint_path=checkpoint_path, params=PARAMS, resume_from=checkpoint,
+    )  # fmt: skip
 train_seconds = time.perf_counter() - train_start
+epochs_done = len(history["train_loss"])
 print(f"{'época':>5} | {'treino':>8} {'BCE':>7} {'KL':>6} | {'validação':>9} {'BCE':>7} {'KL':>6}")
-for e in range(NUM_EPOCHS):
+for e in range(epochs_done):
     tr = [history[f"train_{m}"][e] for m in vc.METRICS]
     va = [history[f"val_{m}"][e] for m in vc.METRICS]
     print(f"{e + 1:5d} | {tr[0]:8.2f} {tr[1]:7.2f} {tr[2]:6.2f} | {va[0]:9.2f} {va[1]:7.2f} {va[2]:6.2f}")
-print(f"Tempo de treino: {train_seconds:.1f} s ({train_seconds / NUM_EPOCHS:.2f} s por época)")
+print(f"Tempo desta célula: {train_seconds:.1f} s para {epochs_done} épocas")
 
 # %% [markdown]
 # ## 6. Curvas de aprendizado
 
 # %%
-epochs = np.arange(1, NUM_EPOCHS + 1)
+epochs = np.arange(1, epochs_done + 1)
 titles = {"loss": "Perda total (−ELBO)", "bce": "Reconstrução (BCE)", "kl": "Divergência KL"}
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 for ax, (metric, title) in zip(axes, titles.items()):
@@ -251,9 +274,7 @@ pca = PCA(random_state=SEED).fit(mu_test.numpy())
 pca_2d = pca.transform(mu_test.numpy())[:, :2]
 tsne_idx = torch.randperm(len(mu_test), generator=torch.Generator().manual_seed(SEED))[:TSNE_SAMPLES]
 tsne_2d = vc.tsne_2d(mu_test[tsne_idx].numpy(), SEED)
-print(
-    f"μ do teste: {tuple(mu_test.shape)}; t-SNE de {len(tsne_2d)} pontos; PCA com {pca.n_components_} componentes"
-)
+print(f"μ do teste: {tuple(mu_test.shape)}; t-SNE de {len(tsne_2d)} pontos; PCA com {pca.n_components_} componentes")
 
 # %%
 labels = data.test_y.numpy()
@@ -352,11 +373,12 @@ print("Dentro da tolerância:", abs(test["loss"] - REFERENCE_TEST_LOSS) <= TOLER
 
 # %%
 elapsed = time.perf_counter() - report_start
+how = "carregado de um checkpoint" if SKIP_TRAINING else f"em {vc.br_number(train_seconds)} s"
 display(
     Markdown(
         f"- Treinamos um VAE {vc.INPUT_DIM}-{HIDDEN_DIM}-{LATENT_DIM} com {vc.br_number(n_params)} parâmetros "
-        f"por {NUM_EPOCHS} épocas em {vc.br_number(len(train_x))} imagens, em {vc.br_number(train_seconds)} s "
-        f"({device}, {threads} threads).\n"
+        f"por {epochs_done} épocas em {vc.br_number(len(train_x))} imagens ({how}; {device}, {threads} threads, "
+        f"semente {SEED}, PyTorch {torch.__version__}).\n"
         f"- No teste, a perda (−ELBO) é **{vc.br_number(test['loss'], 2)}** nats por imagem: "
         f"{vc.br_number(test['bce'], 2)} de reconstrução e {vc.br_number(test['kl'], 2)} de KL. A validação "
         f"terminou em {vc.br_number(history['val_loss'][-1], 2)}, perto do teste: a partição de validação foi "

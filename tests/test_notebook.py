@@ -1,5 +1,6 @@
 """Testes do relatório: par jupytext sincronizado, execução headless com papermill e o notebook guardado."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -49,15 +50,63 @@ def test_committed_notebook_is_an_executed_default_run():
     assert "widgets" in nb.metadata, "estado dos widgets não foi guardado"
 
 
+def run_report(tmp_path, name, **parameters):
+    """Executa o relatório com papermill; devolve (notebook executado, erro ou None)."""
+    output = tmp_path / f"{name}.ipynb"
+    error = None
+    try:
+        pm.execute_notebook(str(NOTEBOOK), str(output), parameters=parameters, cwd=str(ROOT), progress_bar=False)
+    except pm.PapermillExecutionError as raised:
+        error = raised
+    return nbformat.read(output, as_version=4), error
+
+
+def report_text(nb) -> str:
+    return "".join(outputs_text(c) for c in nb.cells if c.cell_type == "code")
+
+
 @pytest.mark.usefixtures("mnist_dir")
-def test_report_runs_headless_with_tiny_parameters(tmp_path):
-    """O relatório inteiro roda com papermill num subconjunto e 1 época, com os parâmetros injetados."""
-    output = tmp_path / "vae_mnist.ipynb"
-    pm.execute_notebook(str(NOTEBOOK), str(output), parameters=TINY, cwd=str(ROOT), progress_bar=False)
-    nb = nbformat.read(output, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert any("injected-parameters" in c.metadata.get("tags", []) for c in code)
-    text = "".join(outputs_text(c) for c in code)
+def test_report_runs_headless_then_reuses_its_checkpoint(tmp_path):
+    """O relatório roda com papermill em 1 época num subconjunto; depois, com SKIP_TRAINING, reaproveita o
+    checkpoint salvo e chega à mesma perda de teste sem treinar."""
+    checkpoint = str(tmp_path / "vae.pt")
+    nb, error = run_report(tmp_path, "curto", **TINY, CHECKPOINT_PATH=checkpoint)
+    assert error is None, error
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    text = report_text(nb)
     assert "treino:   2000 imagens" in text and "validação:    500 imagens" in text
-    assert "t-SNE de 300 pontos" in text
-    assert "Perda de teste" in text and "Parâmetros treináveis: 652.824" in text
+    assert "t-SNE de 300 pontos" in text and "Parâmetros treináveis: 652.824" in text
+    test_line = re.search(r"Teste — perda: .*", text).group()
+
+    reused, error = run_report(tmp_path, "reuso", **TINY, CHECKPOINT_PATH=checkpoint, SKIP_TRAINING=True)
+    assert error is None, error
+    assert "treino pulado" in report_text(reused)
+    assert re.search(r"Teste — perda: .*", report_text(reused)).group() == test_line
+
+
+@pytest.mark.usefixtures("mnist_dir")
+def test_checkpoint_of_another_architecture_is_refused_before_work(tmp_path):
+    checkpoint = tmp_path / "vae.pt"
+    nb, error = run_report(tmp_path, "curto", **TINY, CHECKPOINT_PATH=str(checkpoint))
+    assert error is None, error
+    nb, error = run_report(
+        tmp_path, "outro", **TINY, LATENT_DIM=10, CHECKPOINT_PATH=str(checkpoint), SKIP_TRAINING=True
+    )
+    assert error is not None and error.ename == "CheckpointError"
+    assert "LATENT_DIM: checkpoint 20, parâmetro 10" in error.evalue
+    assert_stopped_at_validation(nb)
+
+
+@pytest.mark.parametrize(("name", "value"), [("NUM_EPOCHS", "abc"), ("LEARNING_RATE", -1), ("DEVICE", "tpu")])
+def test_bad_parameter_stops_the_report_in_its_first_cell(tmp_path, name, value):
+    nb, error = run_report(tmp_path, "ruim", **{name: value})
+    assert error is not None and error.ename == "ParameterError"
+    assert error.evalue.startswith(f"Parâmetro {name} inválido: recebido {value!r}")
+    assert_stopped_at_validation(nb)
+
+
+def assert_stopped_at_validation(nb):
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs))
+    assert "validate_params" in code[failed].source
+    assert not any(c.execution_count for c in code[failed + 1 :]), "o relatório seguiu depois do erro"

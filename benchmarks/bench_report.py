@@ -1,0 +1,95 @@
+"""Tempo de parede e pico de memória do relatório inteiro (papermill, parâmetros padrão).
+
+Mede o piso de computação de uma época (como em bench_epoch.py) antes e depois do relatório e usa a
+média (a velocidade destas máquinas varia de minuto a minuto) para calcular, na mesma execução, a meta
+de tempo: 20 × 1,15 × piso + 30 s. O relatório roda num subprocesso, nunca ao mesmo tempo que a medida
+do piso, e a memória residente (RSS) da árvore de processos (papermill + kernel) é amostrada a cada 0,1 s.
+Uso: .venv/bin/python benchmarks/bench_report.py [--output reports/bench_report.ipynb] [-p NOME VALOR ...]
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import torch
+from bench_epoch import BATCH_SIZE, cpu_model, floor_epoch, timed
+
+import vae_core as vc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure_floor(repeats: int = 3) -> float:
+    vc.seed_everything(0)
+    images, _ = vc.load_mnist_split(vc.resolve_data_dir(), train=True)
+    batches = [b.clone() for b in vc.to_model_input(images).split(BATCH_SIZE)]
+    model = vc.VAE()
+    optimizer = vc.make_optimizer(model, 1e-3)
+    return min(timed(lambda: floor_epoch(model, optimizer, batches)) for _ in range(repeats))
+
+
+def run_sampling_rss(command: list[str]) -> tuple[float, float, float]:
+    """Roda `command`; devolve (segundos, pico da soma de RSS da árvore, pico de um só processo), em GB."""
+    start = time.perf_counter()
+    proc = psutil.Popen(command, cwd=ROOT)
+    peak_tree = peak_one = 0
+    while proc.poll() is None:
+        try:
+            rss = [p.memory_info().rss for p in [proc, *proc.children(recursive=True)]]
+        except psutil.Error:
+            continue
+        peak_tree, peak_one = max(peak_tree, sum(rss)), max(peak_one, max(rss))
+        time.sleep(0.1)
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        sys.exit(f"o relatório falhou (código {proc.returncode})")
+    return seconds, peak_tree / 1e9, peak_one / 1e9
+
+
+def slowest_cells(notebook: Path, n: int = 5) -> list[tuple[float, str]]:
+    cells = json.loads(notebook.read_text())["cells"]
+    timed_cells = [
+        (c["metadata"]["papermill"]["duration"] or 0.0, "".join(c["source"]).strip().splitlines()[-1][:70])
+        for c in cells
+        if c["cell_type"] == "code"
+    ]
+    return sorted(timed_cells, reverse=True)[:n]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default="reports/bench_report.ipynb", help="notebook executado")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NOME", "VALOR"))
+    args = parser.parse_args()
+
+    floor_before = measure_floor()
+    output = ROOT / args.output
+    output.parent.mkdir(parents=True, exist_ok=True)
+    papermill = Path(sys.executable).with_name("papermill")
+    command = [str(papermill), "--no-progress-bar", "notebooks/vae_mnist.ipynb", str(output)]
+    command += [arg for name, value in args.p for arg in ("-p", name, value)]
+    seconds, peak_tree, peak_one = run_sampling_rss(command)
+    floor_after = measure_floor()
+    floor = (floor_before + floor_after) / 2
+
+    budget = 20 * 1.15 * floor + 30
+    print(f"CPU: {cpu_model()} | torch {torch.__version__}")
+    print(
+        f"Piso de computação (1 época, 60.000 imagens): {floor:.2f} s (antes {floor_before:.2f}, depois {floor_after:.2f})"
+    )
+    print(f"Relatório (papermill, {' '.join(command[3:]) or 'parâmetros padrão'}):")
+    print(
+        f"  tempo de parede: {seconds:.1f} s | meta 20 × 1,15 × piso + 30 = {budget:.0f} s "
+        f"| razão {seconds / budget:.3f} (meta ≤ 1) | meta fixa ≤ 90 s"
+    )
+    print(f"  pico de RSS: {peak_tree:.2f} GB (papermill + kernel) | maior processo {peak_one:.2f} GB (meta ≤ 1,5 GB)")
+    print("  células mais lentas:")
+    for duration, line in slowest_cells(output):
+        print(f"    {duration:6.1f} s  {line}")
+
+
+if __name__ == "__main__":
+    main()
