@@ -78,9 +78,10 @@ def main():
     budget = 20 * 1.15 * floor + 30
     print(f"CPU: {cpu_model()} | torch {torch.__version__}")
     print(
-        f"Piso de computação (1 época, 60.000 imagens): {floor:.2f} s (antes {floor_before:.2f}, depois {floor_after:.2f})"
+        f"Piso de computação (1 época, 60.000 imagens): {floor:.2f} s "
+        f"(antes {floor_before:.2f}, depois {floor_after:.2f})"
     )
-    print(f"Relatório (papermill, {' '.join(command[3:]) or 'parâmetros padrão'}):")
+    print(f"Relatório (papermill, {' '.join(command[4:]) or 'parâmetros padrão'}):")
     print(
         f"  tempo de parede: {seconds:.1f} s | meta 20 × 1,15 × piso + 30 = {budget:.0f} s "
         f"| razão {seconds / budget:.3f} (meta ≤ 1) | meta fixa ≤ 90 s"
