@@ -9,7 +9,7 @@ NOTEBOOK := notebooks/vae_mnist.ipynb
 REPORTS := reports
 PARAMS ?=
 
-.PHONY: help setup data report test notebook bench clean
+.PHONY: help setup data report docs test notebook bench clean
 
 help:  ## lista os alvos
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -27,9 +27,15 @@ data:  ## liga data/MNIST/raw à cópia local ../shared/data/MNIST/raw, se ela e
 		mkdir -p data/MNIST && ln -s $(SHARED_MNIST) data/MNIST/raw && \
 		echo "data/MNIST/raw -> $(SHARED_MNIST)"; fi
 
-report: setup data  ## executa o relatório headless (papermill) em reports/
+report: setup data  ## executa o relatório headless em reports/: notebook, HTML e as figuras em PNG
 	mkdir -p $(REPORTS)
-	$(BIN)/papermill $(NOTEBOOK) $(REPORTS)/vae_mnist.ipynb $(PARAMS)
+	$(BIN)/papermill $(NOTEBOOK) $(REPORTS)/vae_mnist.ipynb -p FIGURES_DIR $(CURDIR)/$(REPORTS)/figuras $(PARAMS)
+	$(BIN)/jupyter nbconvert --to html $(REPORTS)/vae_mnist.ipynb
+	@echo "Relatório: $(REPORTS)/vae_mnist.ipynb, $(REPORTS)/vae_mnist.html e $(REPORTS)/figuras/*.png"
+
+docs: report  ## copia para docs/ as figuras mostradas no README (de uma execução padrão)
+	mkdir -p docs
+	cp $(REPORTS)/figuras/05_espaco_latente.png $(REPORTS)/figuras/06_varredura_componentes.png docs/
 
 test: setup data  ## roda todos os testes (unitários, jupytext, papermill, nbval)
 	$(BIN)/python -m pytest tests \

@@ -133,7 +133,7 @@ def _boolean(name: str, value) -> bool:
 PARAMETER_NAMES = (
     "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
     "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS", "EXPLORE_DIGIT",
-    "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING",
+    "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING", "FIGURES_DIR",
 )  # fmt: skip
 
 
@@ -163,7 +163,7 @@ def validate_params(params: dict) -> dict:
     if p["DEVICE"] not in DEVICES:
         _reject("DEVICE", p["DEVICE"], ", ".join(DEVICES))
     resolve_device(p["DEVICE"])
-    for name in ("DATA_DIR", "CHECKPOINT_PATH"):
+    for name in ("DATA_DIR", "CHECKPOINT_PATH", "FIGURES_DIR"):
         if p[name] is not None and not isinstance(p[name], str | os.PathLike):
             _reject(name, p[name], "None ou um caminho de pasta/arquivo")
     return p
@@ -647,14 +647,25 @@ def component_traversal(model: VAE, pca, z0: np.ndarray, n_components: int, step
     return decode_latent(model, np.array(rows)).reshape(n_components, steps, IMAGE_SIDE, IMAGE_SIDE)
 
 
+def to_png(image: np.ndarray, scale: int = 6) -> bytes:
+    """PNG em tons de cinza de uma imagem em [0, 1], ampliada `scale` vezes sem borrar."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    plt.imsave(buffer, np.kron(image, np.ones((scale, scale))), cmap="gray", vmin=0, vmax=1, format="png")
+    return buffer.getvalue()
+
+
 def latent_explorer(model: VAE, pca, z0: np.ndarray, n_components: int, span: float = 3.0):
     """Controles deslizantes (ipywidgets), um por componente principal de μ, partindo de `z0`.
 
     Cada controle vai de −`span` a +`span` desvios-padrão da componente; mover um deles
-    decodifica o novo ponto latente e redesenha a imagem. `.result` guarda a última imagem.
+    decodifica o novo ponto latente e troca a imagem (um `widgets.Image`, que funciona igual
+    em qualquer frontend). `.result` guarda a última imagem decodificada (28×28).
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     start = pca.transform(np.asarray(z0, dtype=np.float64).reshape(1, -1))[0]
     stds = np.sqrt(pca.explained_variance_)
@@ -665,21 +676,29 @@ def latent_explorer(model: VAE, pca, z0: np.ndarray, n_components: int, span: fl
             max=round(span * stds[i], 2),
             step=round(stds[i] / 10, 3),
             description=f"CP {i + 1}",
-            continuous_update=True,
         )
         for i in range(n_components)
     }
+    picture = widgets.Image(format="png", layout=widgets.Layout(width="168px", height="168px"))
 
     def show(**coords):
         image = decode_latent(model, move_along_components(pca, z0, list(coords.values())))[0]
-        fig, ax = plt.subplots(figsize=(2.5, 2.5))
-        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
-        ax.set_title("Imagem decodificada")
-        ax.axis("off")
-        plt.show()
+        picture.value = to_png(image)
         return image
 
-    return widgets.interactive(show, **sliders)
+    explorer = widgets.interactive(show, **sliders)
+    explorer.children = (*explorer.children, picture)
+    return explorer
+
+
+def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
+    """Mostra a figura no notebook e, se `folder` for dado, salva-a também como `folder/name.png`."""
+    import matplotlib.pyplot as plt
+
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(folder) / f"{name}.png", dpi=110, bbox_inches="tight")
+    plt.show()
 
 
 def br_number(value: float, decimals: int = 0) -> str:

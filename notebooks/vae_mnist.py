@@ -49,6 +49,7 @@ EXPLORE_DIGIT = 3  # dígito de teste de onde a exploração parte
 CHECKPOINT_PATH = None  # None = checkpoints/vae_mnist.pt na raiz do projeto (salvo a cada época)
 RESUME = False  # True = continua o treino do checkpoint, da época seguinte à salva
 SKIP_TRAINING = False  # True = carrega o modelo treinado do checkpoint e pula o treino
+FIGURES_DIR = None  # None = não salva; uma pasta = cada figura também vira um PNG com nome fixo
 
 # %% [markdown]
 # ## 1. Importação das bibliotecas
@@ -105,7 +106,7 @@ for ax, image, label in zip(axes.flat, data.train_x, data.train_y):
     ax.set_title(f"rótulo {label.item()}")
     ax.axis("off")
 fig.suptitle("Exemplos do conjunto de treino")
-plt.show()
+vc.show_figure(fig, "01_exemplos_treino", FIGURES_DIR)
 
 # %% [markdown]
 # ## 3. Arquitetura do VAE
@@ -205,7 +206,7 @@ for ax, (metric, title) in zip(axes, titles.items()):
     ax.grid(alpha=0.3)
     ax.legend()
 plt.tight_layout()
-plt.show()
+vc.show_figure(fig, "02_curvas_aprendizado", FIGURES_DIR)
 
 # %%
 gap = history["val_loss"][-1] - history["train_loss"][-1]
@@ -236,7 +237,7 @@ fig, ax = plt.subplots(figsize=(10, 2.3))
 ax.imshow(vc.image_grid(np.concatenate([originals, reconstructions]), ncols=10), cmap="gray")
 ax.set_title("Originais (acima) e reconstruções (abaixo)")
 ax.axis("off")
-plt.show()
+vc.show_figure(fig, "03_reconstrucoes", FIGURES_DIR)
 
 # %% [markdown]
 # As reconstruções preservam a identidade e a inclinação de cada dígito, mas saem mais borradas: a perda
@@ -253,7 +254,7 @@ fig, ax = plt.subplots(figsize=(6, 6))
 ax.imshow(vc.image_grid(samples, ncols=8), cmap="gray")
 ax.set_title("64 amostras de z ~ N(0, I)")
 ax.axis("off")
-plt.show()
+vc.show_figure(fig, "04_amostras_prior", FIGURES_DIR)
 
 # %% [markdown]
 # A maioria das amostras é um dígito legível, embora algumas fiquem entre duas classes: regiões do
@@ -291,7 +292,7 @@ for ax, (points, digits, title) in zip(axes, panels):
     scatter = ax.scatter(points[:, 0], points[:, 1], c=digits, cmap="tab10", s=2, alpha=0.7)
     ax.set(title=title, xlabel="eixo 1", ylabel="eixo 2")
 fig.colorbar(scatter, ax=axes, ticks=range(10), label="dígito")
-plt.show()
+vc.show_figure(fig, "05_espaco_latente", FIGURES_DIR)
 
 # %%
 ratios = pca.explained_variance_ratio_
@@ -337,7 +338,7 @@ ax.imshow(vc.image_grid(traversal.reshape(-1, 28, 28), ncols=9), cmap="gray")
 ax.set_yticks(np.arange(N_SLIDERS) * 28 + 14, [f"CP {i + 1}" for i in range(N_SLIDERS)])
 ax.set_xticks(np.arange(9) * 28 + 14, [f"{vc.br_number(s, 1)}σ" for s in np.linspace(-3, 3, 9)])
 ax.set_title(f"Varredura das componentes principais a partir de um {EXPLORE_DIGIT} de teste")
-plt.show()
+vc.show_figure(fig, "06_varredura_componentes", FIGURES_DIR)
 
 # %% [markdown]
 # A primeira componente costuma trocar a identidade do dígito (por exemplo, de traços finos e verticais

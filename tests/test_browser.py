@@ -94,7 +94,7 @@ def test_moving_a_slider_redraws_the_decoded_image(jupyterlab):
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             slider = page.locator(".widget-slider").first
             slider.wait_for(timeout=180_000)
-            image = page.locator(".widget-interact img").first
+            image = page.locator(".widget-interact img.widget-image").first
             image.wait_for(timeout=30_000)
             image.scroll_into_view_if_needed()
             before = image.screenshot(path=ARTIFACTS / "slider_antes.png")
@@ -105,9 +105,13 @@ def test_moving_a_slider_redraws_the_decoded_image(jupyterlab):
             after, deadline = before, time.monotonic() + 30
             while after == before and time.monotonic() < deadline:
                 page.wait_for_timeout(500)
-                after = page.locator(".widget-interact img").first.screenshot()
+                after = page.locator(".widget-interact img.widget-image").first.screenshot()
             page.locator(".widget-interact").first.screenshot(path=ARTIFACTS / "controles_deslizantes.png")
             (ARTIFACTS / "slider_depois.png").write_bytes(after)
             assert after != before, "a imagem decodificada não mudou depois de mover o controle"
+        except Exception:
+            page.screenshot(path=ARTIFACTS / "falha.png", full_page=True)
+            (ARTIFACTS / "falha.html").write_text(page.content())
+            raise
         finally:
             browser.close()

@@ -13,6 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "vae_mnist.ipynb"
 SCRIPT = NOTEBOOK.with_suffix(".py")
+FIGURE_NAMES = ["01_exemplos_treino", "02_curvas_aprendizado", "03_reconstrucoes", "04_amostras_prior",
+                "05_espaco_latente", "06_varredura_componentes"]  # fmt: skip
 TINY = {"NUM_EPOCHS": 1, "TRAIN_SIZE": 2000, "VAL_SIZE": 500, "TSNE_SAMPLES": 300, "PROGRESS": False}
 
 
@@ -70,8 +72,11 @@ def test_report_runs_headless_then_reuses_its_checkpoint(tmp_path):
     """O relatório roda com papermill em 1 época num subconjunto; depois, com SKIP_TRAINING, reaproveita o
     checkpoint salvo e chega à mesma perda de teste sem treinar."""
     checkpoint = str(tmp_path / "vae.pt")
-    nb, error = run_report(tmp_path, "curto", **TINY, CHECKPOINT_PATH=checkpoint)
+    figures = tmp_path / "figuras"
+    nb, error = run_report(tmp_path, "curto", **TINY, CHECKPOINT_PATH=checkpoint, FIGURES_DIR=str(figures))
     assert error is None, error
+    saved = sorted(p.name for p in figures.glob("*.png"))
+    assert saved == [f"{name}.png" for name in FIGURE_NAMES]
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
     text = report_text(nb)
     assert "treino:   2000 imagens" in text and "validação:    500 imagens" in text

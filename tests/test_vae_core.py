@@ -153,9 +153,13 @@ def test_slider_callback_redraws_a_different_image(model):
     assert [s.description for s in sliders] == ["CP 1", "CP 2", "CP 3"]
     first = explorer.result.copy()
     np.testing.assert_allclose(first, vc.decode_latent(model, mu[0])[0], atol=0.02)
+    picture = explorer.children[-1]
+    shown = bytes(picture.value)
+    assert shown.startswith(b"\x89PNG")
     sliders[0].value = sliders[0].max
     assert explorer.result.shape == (28, 28)
     assert np.abs(explorer.result - first).max() > 1e-3
+    assert bytes(picture.value) != shown, "a imagem mostrada não mudou"
 
 
 def test_tsne_2d_gives_one_point_per_code():
