@@ -35,9 +35,11 @@ report: setup data  ## executa o relatório headless em reports/: notebook, HTML
 
 docs: report  ## copia para docs/ as figuras mostradas no README (de uma execução padrão)
 	mkdir -p docs
-	cp $(REPORTS)/figuras/05_espaco_latente.png $(REPORTS)/figuras/06_varredura_componentes.png docs/
+	cp $(REPORTS)/figuras/08_espaco_latente.png $(REPORTS)/figuras/12_variedade_2d.png docs/
 
-test: setup data  ## roda todos os testes (unitários, jupytext, papermill, nbval)
+test: setup data  ## roda todos os testes (ruff, unitários, jupytext, papermill, navegador, nbval)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOK)
 

@@ -133,7 +133,8 @@ def _boolean(name: str, value) -> bool:
 PARAMETER_NAMES = (
     "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
     "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS", "EXPLORE_DIGIT",
-    "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING", "FIGURES_DIR",
+    "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING", "FIGURES_DIR", "SNAPSHOT_EVERY", "BINARIZE", "IWAE_SIZE",
+    "IWAE_LARGE_K", "IWAE_LARGE_SIZE", "EPOCHS_2D",
 )  # fmt: skip
 
 
@@ -156,7 +157,11 @@ def validate_params(params: dict) -> dict:
     p["TSNE_SAMPLES"] = _integer("TSNE_SAMPLES", p["TSNE_SAMPLES"], TSNE_MIN_SAMPLES, MNIST_TEST_SIZE)
     p["N_SLIDERS"] = _integer("N_SLIDERS", p["N_SLIDERS"], 1, p["LATENT_DIM"])
     p["EXPLORE_DIGIT"] = _integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
-    for name in ("PROGRESS", "RESUME", "SKIP_TRAINING"):
+    for name in ("SNAPSHOT_EVERY", "IWAE_LARGE_K", "EPOCHS_2D"):
+        p[name] = _integer(name, p[name], 1)
+    for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
+        p[name] = _integer(name, p[name], 1, MNIST_TEST_SIZE)
+    for name in ("PROGRESS", "RESUME", "SKIP_TRAINING", "BINARIZE"):
         p[name] = _boolean(name, p[name])
     if p["RESUME"] and p["SKIP_TRAINING"]:
         _reject("SKIP_TRAINING", True, "False quando RESUME=True (retomar treina; pular não treina)")
@@ -385,18 +390,22 @@ def train_epoch(
     x: torch.Tensor,
     batch_size: int,
     generator: torch.Generator | None = None,
+    binarize: bool = False,
 ) -> dict[str, float]:
     """Uma época sobre `x` (floats (N, 784) no dispositivo do modelo), em ordem aleatória.
 
     Devolve as médias por imagem de perda total, BCE e KL. As somas (e o primeiro lote
     com perda não finita) ficam no tensor e só são lidas no fim da época, sem sincronizar
     a cada lote; uma perda NaN/Inf levanta `TrainingDiverged` com o número do lote.
+    `binarize=True`: binarização dinâmica, uma amostra de Bernoulli nova de cada lote.
     """
     model.train()
     totals = torch.zeros(2, device=x.device)
     first_bad = torch.zeros((), dtype=torch.long, device=x.device)  # 0 = nenhum lote ruim
     for number, idx in enumerate(torch.randperm(len(x), generator=generator).split(batch_size), start=1):
         batch = x[idx.to(x.device)]
+        if binarize:
+            batch = torch.bernoulli(batch)
         logits, mu, logvar = model(batch)
         bce, kl = loss_terms(logits, batch, mu, logvar)
         loss = bce + kl
@@ -422,16 +431,31 @@ def evaluate(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> 
     return _per_image(totals, len(x))
 
 
-def new_history() -> dict[str, list[float]]:
-    """Histórico vazio: listas por época de `train_*` e `val_*` para perda, BCE e KL."""
-    return {f"{split}_{m}": [] for split in ("train", "val") for m in METRICS}
+def binarize_fixed(x: torch.Tensor, seed: int) -> torch.Tensor:
+    """Uma amostra de Bernoulli fixa (semente) de cada imagem: o conjunto binarizado de avaliação."""
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    return torch.bernoulli(x, generator=generator)
+
+
+def new_history() -> dict[str, list]:
+    """Histórico vazio: listas por época de `train_*` e `val_*` para perda, BCE e KL, e as
+    reconstruções de acompanhamento (`snapshot_epochs` e `snapshots`, pixels 0–255)."""
+    history = {f"{split}_{m}": [] for split in ("train", "val") for m in METRICS}
+    return history | {"snapshot_epochs": [], "snapshots": []}
+
+
+@torch.inference_mode()
+def reconstruct(model: VAE, x: torch.Tensor) -> np.ndarray:
+    """Reconstruções determinísticas (decodifica μ, sem amostrar z): imagens (n, 28, 28) em [0, 1]."""
+    model.eval()
+    return model.decode(model.encode(x)[0]).reshape(-1, IMAGE_SIDE, IMAGE_SIDE).cpu().numpy()
 
 
 # ---------------------------------------------------------------- checkpoints
 
 # parâmetros que um checkpoint precisa compartilhar com a execução: arquitetura e partição dos dados
 # para reutilizar o modelo; também lote e taxa de aprendizado para retomar o treino
-CHECKPOINT_MODEL_KEYS = ("LATENT_DIM", "HIDDEN_DIM", "VAL_SIZE", "TRAIN_SIZE", "SEED")
+CHECKPOINT_MODEL_KEYS = ("LATENT_DIM", "HIDDEN_DIM", "VAL_SIZE", "TRAIN_SIZE", "SEED", "BINARIZE")
 CHECKPOINT_RESUME_KEYS = (*CHECKPOINT_MODEL_KEYS, "BATCH_SIZE", "LEARNING_RATE")
 
 
@@ -522,9 +546,15 @@ def fit(
     checkpoint_path: Path | None = None,
     params: dict | None = None,
     resume_from: dict | None = None,
-) -> dict[str, list[float]]:
+    binarize: bool = False,
+    snapshot_x: torch.Tensor | None = None,
+    snapshot_every: int = 1,
+) -> dict[str, list]:
     """Treina até a época `num_epochs` e devolve o histórico das médias por imagem.
 
+    - `binarize`: binarização dinâmica no treino (`val_x` já deve vir binarizado, fixo).
+    - `snapshot_x`: imagens reconstruídas a cada `snapshot_every` épocas (e na última), guardadas
+      no histórico para mostrar o progresso do treino.
     - `checkpoint_path`: salva um checkpoint (com `params`) ao fim de cada época.
     - `resume_from`: um checkpoint aberto com `open_checkpoint`; o treino continua da época
       seguinte à salva e termina com as mesmas perdas de uma execução sem interrupção.
@@ -544,13 +574,16 @@ def fit(
     try:
         for epoch in epochs:
             try:
-                stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator)}
+                stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator, binarize)}
             except TrainingDiverged as error:
                 raise TrainingDiverged(_diverged_message(epoch, error.batch, saved, checkpoint_path)) from None
             stats["val"] = evaluate(model, val_x)
             for split, values in stats.items():
                 for m in METRICS:
                     history[f"{split}_{m}"].append(values[m])
+            if snapshot_x is not None and (epoch % snapshot_every == 0 or epoch == num_epochs):
+                history["snapshot_epochs"].append(epoch)
+                history["snapshots"].append((reconstruct(model, snapshot_x) * 255).round().astype(np.uint8).tolist())
             if checkpoint_path is not None:
                 save_checkpoint(checkpoint_path, model, optimizer, generator, history, params or {})
                 saved = epoch
@@ -645,6 +678,84 @@ def component_traversal(model: VAE, pca, z0: np.ndarray, n_components: int, step
         coords[:, i] = grid * std
         rows.append([move_along_components(pca, z0, c) for c in coords])
     return decode_latent(model, np.array(rows)).reshape(n_components, steps, IMAGE_SIDE, IMAGE_SIDE)
+
+
+@torch.inference_mode()
+def reconstruction_errors(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
+    """BCE por imagem (nats) da reconstrução determinística (decodifica μ): um vetor (n,)."""
+    model.eval()
+    parts = [reconstruction_bce(model.decode_logits(model.encode(b)[0]), b) for b in x.split(batch_size)]
+    return torch.cat(parts).cpu().numpy()
+
+
+def latent_path(z_start: np.ndarray, z_end: np.ndarray, steps: int) -> np.ndarray:
+    """`steps` pontos igualmente espaçados no segmento de z_start a z_end: (steps, d)."""
+    t = np.linspace(0, 1, steps)[:, None]
+    return (1 - t) * np.asarray(z_start) + t * np.asarray(z_end)
+
+
+def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
+    """KL média (nats) de cada dimensão latente: −½ E_x[1 + log σ²_j − μ²_j − σ²_j], vetor (d,)."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0).cpu().numpy()
+
+
+def active_units(mu: torch.Tensor, threshold: float = 0.01) -> np.ndarray:
+    """Dimensões ativas (Burda et al., 2015): Var_x(E_q[z_j]) > `threshold`; máscara booleana (d,)."""
+    return (mu.var(0, unbiased=True) > threshold).cpu().numpy()
+
+
+def normal_quantiles(n: int, low: float = 0.05, high: float = 0.95) -> np.ndarray:
+    """`n` quantis da N(0, 1) igualmente espaçados em probabilidade, de `low` a `high`."""
+    return torch.distributions.Normal(0.0, 1.0).icdf(torch.linspace(low, high, n, dtype=torch.float64)).numpy()
+
+
+def dimension_traversal(model: VAE, z0: np.ndarray, dims, values: np.ndarray) -> np.ndarray:
+    """Varre cada dimensão de `dims` pelos `values` (as demais fixas em z0): (len(dims), len(values), 28, 28)."""
+    z = np.tile(np.asarray(z0, dtype=np.float32), (len(dims), len(values), 1))
+    for row, dim in enumerate(dims):
+        z[row, :, dim] = values
+    return decode_latent(model, z).reshape(len(dims), len(values), IMAGE_SIDE, IMAGE_SIDE)
+
+
+def manifold_grid(model: VAE, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grade n×n de decodificações de um VAE com z 2-D sobre quantis da normal (Kingma & Welling,
+    fig. 4): devolve as imagens (n, n, 28, 28) — linha i tem z₂ = valores[n−1−i], coluna j tem
+    z₁ = valores[j] — e os valores de z de cada eixo."""
+    values = normal_quantiles(n)
+    z1, z2 = np.meshgrid(values, values[::-1])
+    images = decode_latent(model, np.stack([z1, z2], axis=-1).reshape(-1, 2))
+    return images.reshape(n, n, IMAGE_SIDE, IMAGE_SIDE), values
+
+
+@torch.inference_mode()
+def iwae_bound(model: VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 20_000) -> np.ndarray:
+    """Limite de importância (Burda et al., 2015) de log p(x) por imagem, com `k` amostras:
+
+    log p(x) ≥ E[logsumexp_i log w_i − log k],  log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x),
+    z_i ~ q(z|x). Com k = 1 é o ELBO; cresce com k. Processa ~`rows_per_chunk` decodificações por vez.
+    """
+    model.eval()
+    normal = torch.distributions.Normal(0.0, 1.0)
+    bounds = []
+    for batch in x.split(max(1, rows_per_chunk // k)):
+        mu, logvar = model.encode(batch)
+        std = torch.exp(0.5 * logvar)
+        eps = torch.randn((k, *mu.shape), device=x.device)
+        z = mu + std * eps  # (k, B, d)
+        log_px_z = -reconstruction_bce(model.decode_logits(z), batch.expand(k, *batch.shape))
+        log_pz = normal.log_prob(z).sum(-1)
+        log_qz_x = (normal.log_prob(eps) - torch.log(std)).sum(-1)
+        bounds.append(torch.logsumexp(log_px_z + log_pz - log_qz_x, dim=0) - math.log(k))
+    return torch.cat(bounds).cpu().numpy()
+
+
+def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 3) -> float:
+    """Acurácia média (validação cruzada em `folds` partes) de um classificador de `k` vizinhos:
+    mede quanto uma representação separa os rótulos."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return float(cross_val_score(KNeighborsClassifier(k), points, labels, cv=folds).mean())
 
 
 def to_png(image: np.ndarray, scale: int = 6) -> bytes:

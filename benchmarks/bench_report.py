@@ -49,14 +49,16 @@ def run_sampling_rss(command: list[str]) -> tuple[float, float, float]:
     return seconds, peak_tree / 1e9, peak_one / 1e9
 
 
-def slowest_cells(notebook: Path, n: int = 5) -> list[tuple[float, str]]:
-    cells = json.loads(notebook.read_text())["cells"]
-    timed_cells = [
-        (c["metadata"]["papermill"]["duration"] or 0.0, "".join(c["source"]).strip().splitlines()[-1][:70])
-        for c in cells
-        if c["cell_type"] == "code"
-    ]
-    return sorted(timed_cells, reverse=True)[:n]
+def section_times(notebook: Path) -> dict[str, float]:
+    """Soma das durações (papermill) das células de código de cada seção `## ...` do relatório."""
+    times, section = {}, "início"
+    for cell in json.loads(notebook.read_text())["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "\n## " in f"\n{source}":
+            section = next(line[3:] for line in source.splitlines() if line.startswith("## "))
+        elif cell["cell_type"] == "code":
+            times[section] = times.get(section, 0.0) + (cell["metadata"]["papermill"]["duration"] or 0.0)
+    return times
 
 
 def main():
@@ -87,9 +89,9 @@ def main():
         f"| razão {seconds / budget:.3f} (meta ≤ 1) | meta fixa ≤ 90 s"
     )
     print(f"  pico de RSS: {peak_tree:.2f} GB (papermill + kernel) | maior processo {peak_one:.2f} GB (meta ≤ 1,5 GB)")
-    print("  células mais lentas:")
-    for duration, line in slowest_cells(output):
-        print(f"    {duration:6.1f} s  {line}")
+    print("  tempo por seção (células executadas):")
+    for section, duration in section_times(output).items():
+        print(f"    {duration:6.1f} s  {section}")
 
 
 if __name__ == "__main__":

@@ -43,13 +43,19 @@ DATA_DIR = None  # None = data/ na raiz do projeto (ou a variável VAE_MNIST_DAT
 DEVICE = "auto"  # "auto", "cpu", "cuda" ou "mps"
 NUM_THREADS = None  # None = todos os núcleos disponíveis; fixo durante a execução
 PROGRESS = True  # barra de progresso do treino
-TSNE_SAMPLES = 10000  # imagens de teste projetadas pelo t-SNE
+TSNE_SAMPLES = 5000  # imagens de teste projetadas pelo t-SNE (até 10.000)
 N_SLIDERS = 5  # componentes principais exploradas com controles deslizantes
 EXPLORE_DIGIT = 3  # dígito de teste de onde a exploração parte
 CHECKPOINT_PATH = None  # None = checkpoints/vae_mnist.pt na raiz do projeto (salvo a cada época)
 RESUME = False  # True = continua o treino do checkpoint, da época seguinte à salva
 SKIP_TRAINING = False  # True = carrega o modelo treinado do checkpoint e pula o treino
 FIGURES_DIR = None  # None = não salva; uma pasta = cada figura também vira um PNG com nome fixo
+SNAPSHOT_EVERY = 1  # a cada quantas épocas reconstruir os 8 dígitos de acompanhamento
+BINARIZE = False  # True = MNIST binarizado dinamicamente (verossimilhança de Bernoulli de verdade)
+IWAE_SIZE = 2000  # imagens de teste no limite de importância com k = 1, 10 e 100
+IWAE_LARGE_K = 1000  # um k maior, num subconjunto menor
+IWAE_LARGE_SIZE = 200  # imagens de teste para o k maior
+EPOCHS_2D = 3  # épocas do VAE com z 2-D (a variedade de Kingma & Welling)
 
 # %% [markdown]
 # ## 1. Importação das bibliotecas
@@ -67,6 +73,7 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 from sklearn.decomposition import PCA
+from sklearn.neighbors import KNeighborsClassifier
 
 import vae_core as vc
 
@@ -90,11 +97,15 @@ print(f"PyTorch {torch.__version__} | dispositivo: {device} | threads: {threads}
 # lê os arquivos originais (ou os baixa, se faltarem) e guardamos cada partição inteira na memória como um
 # único tensor, com os pixels em $[0, 1]$. Das imagens de treino separamos, com a semente, um conjunto de
 # **validação** para acompanhar o treino; as imagens de **teste** só são usadas na avaliação final.
+# Com `BINARIZE=True` cada pixel vira 0 ou 1 por sorteio de Bernoulli com a intensidade como probabilidade
+# (uma amostra nova a cada lote de treino; amostras fixas para validação e teste) — veja a seção 14.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 data = vc.load_mnist(data_dir, val_size=VAL_SIZE, train_size=TRAIN_SIZE, seed=SEED)
 train_x, val_x, test_x = (vc.to_model_input(x, device) for x in (data.train_x, data.val_x, data.test_x))
+if BINARIZE:  # validação e teste: uma amostra de Bernoulli fixa; o treino sorteia outra a cada lote
+    val_x, test_x = vc.binarize_fixed(val_x, SEED), vc.binarize_fixed(test_x, SEED + 1)
 for name, size in data.sizes().items():
     print(f"{name:>10}: {size:6d} imagens")
 print(f"pixels em [{train_x.min():.0f}, {train_x.max():.0f}], vetores de {train_x.shape[1]} valores")
@@ -169,11 +180,13 @@ display(
 # validação. Todas as perdas abaixo são médias **por imagem**. Ao fim de cada época um checkpoint é salvo
 # (modelo, otimizador, histórico, parâmetros e estados aleatórios): se o treino for interrompido, dá para
 # retomá-lo com `RESUME=True` e chegar às mesmas perdas; com `SKIP_TRAINING=True` o modelo salvo é
-# carregado e o resto do relatório sai em segundos.
+# carregado e o resto do relatório sai em segundos. Oito dígitos fixos da validação são reconstruídos ao
+# fim das épocas (a cada `SNAPSHOT_EVERY`) para a seção 7.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 optimizer = vc.make_optimizer(model, LEARNING_RATE)
+snapshot_x = val_x[:8]
 train_start = time.perf_counter()
 if SKIP_TRAINING:
     history = vc.restore_checkpoint(checkpoint, model, optimizer)
@@ -181,7 +194,8 @@ if SKIP_TRAINING:
 else:
     history = vc.fit(
         model, optimizer, train_x, val_x, NUM_EPOCHS, BATCH_SIZE, SEED, progress=PROGRESS,
-        checkpoint_path=checkpoint_path, params=PARAMS, resume_from=checkpoint,
+        checkpoint_path=checkpoint_path, params=PARAMS, resume_from=checkpoint, binarize=BINARIZE,
+        snapshot_x=snapshot_x, snapshot_every=SNAPSHOT_EVERY,
     )  # fmt: skip
 train_seconds = time.perf_counter() - train_start
 epochs_done = len(history["train_loss"])
@@ -224,27 +238,100 @@ display(
 )
 
 # %% [markdown]
-# ## 7. Reconstruções
+# ## 7. O treino visto por dentro
+#
+# Os mesmos oito dígitos de validação, reconstruídos (decodificando $\mu$) ao fim das épocas: a primeira
+# linha é o original; cada linha seguinte, uma época.
+
+# %%
+snapshots = np.array(history["snapshots"], dtype=np.float32) / 255
+snapshot_epochs = history["snapshot_epochs"]
+rows = np.concatenate([snapshot_x.cpu().numpy().reshape(1, -1, 28, 28), snapshots])
+fig, ax = plt.subplots(figsize=(5, 0.62 * len(rows) + 0.5))
+ax.imshow(vc.image_grid(rows.reshape(-1, 28, 28), ncols=8), cmap="gray")
+ax.set_yticks(np.arange(len(rows)) * 28 + 14, ["original"] + [f"época {e}" for e in snapshot_epochs])
+ax.set_xticks([])
+ax.set_title("Reconstruções ao longo do treino")
+vc.show_figure(fig, "03_progresso_treino", FIGURES_DIR)
+
+# %%
+step_change = 255 * np.abs(np.diff(snapshots, axis=0)).mean(axis=(1, 2, 3))  # níveis de cinza por pixel
+display(
+    Markdown(
+        f"Entre as épocas {snapshot_epochs[0]} e {snapshot_epochs[1]} as reconstruções mudam, em média, "
+        f"{vc.br_number(step_change[0], 1)} níveis de cinza (de 255) por pixel; entre as duas últimas linhas, só "
+        f"{vc.br_number(step_change[-1], 1)} ({vc.br_number(step_change[0] / step_change[-1], 1)} vezes menos). "
+        f"Logo na primeira época o modelo acerta a identidade e a forma grossa de cada dígito; as épocas "
+        f"seguintes refinam bordas, espessura e detalhes como a abertura dos traços."
+        if len(step_change) > 1
+        else "Com menos de três reconstruções guardadas não há progresso a comparar."
+    )
+)
+
+# %% [markdown]
+# ## 8. Reconstruções e onde elas falham
 #
 # Acima, dez imagens de teste; abaixo, o que o VAE devolve ao codificá-las e decodificar a média $\mu$ da
 # posterior (sem ruído de amostragem).
 
 # %%
 mu_test, logvar_test = vc.encode_dataset(model, test_x)
-originals = data.test_x[:10].numpy() / 255
+labels = data.test_y.numpy()
+originals = test_x[:10].cpu().numpy().reshape(-1, 28, 28)
 reconstructions = vc.decode_latent(model, mu_test[:10])
 fig, ax = plt.subplots(figsize=(10, 2.3))
 ax.imshow(vc.image_grid(np.concatenate([originals, reconstructions]), ncols=10), cmap="gray")
 ax.set_title("Originais (acima) e reconstruções (abaixo)")
 ax.axis("off")
-vc.show_figure(fig, "03_reconstrucoes", FIGURES_DIR)
+vc.show_figure(fig, "04_reconstrucoes", FIGURES_DIR)
 
 # %% [markdown]
 # As reconstruções preservam a identidade e a inclinação de cada dígito, mas saem mais borradas: a perda
 # de Bernoulli por pixel, somada à pressão da KL, faz o decodificador prever a média das imagens
-# compatíveis com o código — um traço típico dos VAEs.
-#
-# ## 8. Amostragem
+# compatíveis com o código — um traço típico dos VAEs. Para ver **onde** o modelo erra, medimos o erro de
+# reconstrução (BCE da reconstrução de $\mu$) de cada imagem de teste.
+
+# %%
+errors = vc.reconstruction_errors(model, test_x)
+per_digit = np.bincount(labels, weights=errors) / np.bincount(labels)
+order = np.argsort(errors)
+fig = plt.figure(figsize=(15, 4.2))
+cells = fig.add_gridspec(1, 3, width_ratios=[1, 1.5, 1.5])
+ax = fig.add_subplot(cells[0])
+ax.bar(range(10), per_digit, color=plt.cm.tab10(np.arange(10)))
+ax.axhline(errors.mean(), color="k", ls="--", lw=1, label="média geral")
+ax.set(title="Erro médio por dígito", xlabel="dígito", ylabel="BCE (nats por imagem)", xticks=range(10))
+ax.legend()
+for col, (idx, title) in enumerate([(order[:8], "8 melhores"), (order[::-1][:8].copy(), "8 piores")], start=2):
+    sub = fig.add_subplot(cells[col - 1])
+    shown = np.concatenate([test_x[idx].cpu().numpy().reshape(-1, 28, 28), vc.decode_latent(model, mu_test[idx])])
+    sub.imshow(vc.image_grid(shown, ncols=8), cmap="gray")
+    sub.set_xticks(np.arange(8) * 28 + 14, [vc.br_number(errors[i]) for i in idx], fontsize=7)
+    sub.set_yticks([14, 42], ["original", "reconstr."])
+    sub.set_title(f"{title} (erro abaixo de cada um)")
+plt.tight_layout()
+vc.show_figure(fig, "05_qualidade_reconstrucao", FIGURES_DIR)
+
+# %%
+easiest, hardest = int(per_digit.argmin()), int(per_digit.argmax())
+ink_per_image = test_x.cpu().numpy().sum(axis=1)  # "tinta": soma das intensidades
+ink_correlation = np.corrcoef(ink_per_image, errors)[0, 1]
+display(
+    Markdown(
+        f"O erro médio de reconstrução no teste é {vc.br_number(errors.mean(), 1)} nats por imagem, mas varia "
+        f"muito com o dígito: o {easiest} é o mais fácil ({vc.br_number(per_digit[easiest], 1)}) e o {hardest} o "
+        f"mais difícil ({vc.br_number(per_digit[hardest], 1)}, {vc.br_number(per_digit[hardest] / per_digit[easiest], 1)} "
+        f"vezes mais). O erro acompanha a quantidade de tinta (correlação de {vc.br_number(ink_correlation, 2)} "
+        f"entre a soma das intensidades e o erro de cada imagem): um traço curto e reto tem pouco a errar. "
+        f"As melhores reconstruções (erro de {vc.br_number(errors[order[0]], 1)} a "
+        f"{vc.br_number(errors[order[7]], 1)}) tendem a ser traços finos e simples; as piores (de "
+        f"{vc.br_number(errors[order[-8]], 1)} a {vc.br_number(errors[order[-1]], 1)}), grafias incomuns, "
+        f'grossas ou borradas, que o modelo troca por um dígito "médio" parecido.'
+    )
+)
+
+# %% [markdown]
+# ## 9. Amostragem
 #
 # Um modelo generativo cria dígitos novos: sorteamos $z \sim \mathcal{N}(0, I)$ e decodificamos.
 
@@ -254,75 +341,165 @@ fig, ax = plt.subplots(figsize=(6, 6))
 ax.imshow(vc.image_grid(samples, ncols=8), cmap="gray")
 ax.set_title("64 amostras de z ~ N(0, I)")
 ax.axis("off")
-vc.show_figure(fig, "04_amostras_prior", FIGURES_DIR)
+vc.show_figure(fig, "06_amostras_prior", FIGURES_DIR)
 
 # %% [markdown]
 # A maioria das amostras é um dígito legível, embora algumas fiquem entre duas classes: regiões do
 # *prior* onde poucas imagens de treino caem são decodificadas como misturas.
 #
-# ## 9. Espaço latente
+# ## 10. Interpolação no espaço latente
 #
-# Codificamos as imagens de teste **uma única vez** (na seção anterior) e reutilizamos as médias $\mu$ em
-# todas as análises. Para ver o espaço latente no plano usamos duas projeções: o **t-SNE**, não linear, que
-# preserva vizinhanças (inicializado por PCA, com taxa de aprendizado automática, menos iterações e uma
+# Ligamos por um segmento de reta os códigos $\mu$ de dois dígitos de teste e decodificamos pontos
+# igualmente espaçados. Se o espaço latente é contínuo, o caminho passa por imagens plausíveis que se
+# deformam aos poucos, e não pela simples sobreposição das duas imagens (que é o que a interpolação de
+# pixels daria). Para saber "que dígito" cada ponto do caminho é, usamos um classificador de 5 vizinhos
+# ajustado nos $\mu$ rotulados do teste.
+
+# %%
+pairs = [(3, 8), (4, 9), (1, 7)]
+first_of = {d: int(np.flatnonzero(labels == d)[0]) for d in range(10)}
+steps = np.linspace(0, 1, 11)
+latent_paths = np.stack([vc.latent_path(mu_test[first_of[a]], mu_test[first_of[b]], len(steps)) for a, b in pairs])
+paths = vc.decode_latent(model, latent_paths).reshape(len(pairs), len(steps), 28, 28)
+fig, ax = plt.subplots(figsize=(11, 4.4))
+ax.imshow(vc.image_grid(paths.reshape(-1, 28, 28), ncols=len(steps)), cmap="gray")
+ax.set_yticks(np.arange(len(pairs)) * 28 + 14, [f"{a} → {b}" for a, b in pairs])
+ax.set_xticks(np.arange(len(steps)) * 28 + 14, [f"t={vc.br_number(t, 1)}" for t in steps], fontsize=8)
+ax.set_title("Interpolação linear entre os códigos μ de dois dígitos de teste")
+vc.show_figure(fig, "07_interpolacao", FIGURES_DIR)
+
+# %%
+neighbors = KNeighborsClassifier(5).fit(mu_test.numpy(), labels)
+predicted = [neighbors.predict(path) for path in latent_paths]
+switch = [int(np.argmax(p != p[0])) for p in predicted]  # primeiro passo com outra classe
+display(
+    Markdown(
+        "Os caminhos se deformam continuamente — o traço se curva, engrossa ou se abre — em vez de uma imagem "
+        "sumir enquanto a outra aparece. Ao longo de cada caminho, o classificador de vizinhos vê a sequência "
+        + "; ".join(f"{a} → {b}: {' '.join(map(str, p))}" for (a, b), p in zip(pairs, predicted))
+        + ". A identidade muda em t = "
+        + ", ".join(vc.br_number(steps[i], 1) for i in switch)
+        + (
+            ", e caminhos que passam por um terceiro dígito mostram que o segmento de reta atravessa outra "
+            "região do espaço latente no meio do caminho."
+            if any(len(set(p)) > 2 for p in predicted)
+            else ": o caminho vai direto de uma região de dígito à outra."
+        )
+    )
+)
+
+# %% [markdown]
+# ## 11. Espaço latente
+#
+# Codificamos as imagens de teste **uma única vez** (seção 8) e reutilizamos as médias $\mu$ em todas as
+# análises. Para ver o espaço latente no plano usamos duas projeções: o **t-SNE**, não linear, que preserva
+# vizinhanças (inicializado por PCA, com taxa de aprendizado automática, menos iterações e uma
 # aproximação de Barnes-Hut mais grossa que o padrão: o mesmo desenho por um terço do custo — ver `tsne_2d`
 # em `vae_core.py`), e a **PCA**, linear, que preserva variância e é a base dos controles deslizantes da
-# próxima seção.
+# seção 13. O t-SNE usa, por padrão, metade das imagens de teste (`TSNE_SAMPLES`, sorteadas com a
+# semente): o custo dele cresce mais depressa que o número de pontos, e a acurácia de vizinhos medida
+# abaixo mostra se a amostra basta para o desenho ser fiel.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 pca = PCA(random_state=SEED).fit(mu_test.numpy())
 pca_2d = pca.transform(mu_test.numpy())[:, :2]
-tsne_idx = torch.randperm(len(mu_test), generator=torch.Generator().manual_seed(SEED))[:TSNE_SAMPLES]
+tsne_idx = torch.randperm(len(mu_test), generator=torch.Generator().manual_seed(SEED))[:TSNE_SAMPLES].numpy()
 tsne_2d = vc.tsne_2d(mu_test[tsne_idx].numpy(), SEED)
 print(f"μ do teste: {tuple(mu_test.shape)}; t-SNE de {len(tsne_2d)} pontos; PCA com {pca.n_components_} componentes")
 
 # %%
-labels = data.test_y.numpy()
 fig, axes = plt.subplots(1, 2, figsize=(13, 5.5))
 panels = [
-    (tsne_2d, labels[tsne_idx.numpy()], f"t-SNE de μ ({vc.br_number(len(tsne_2d))} imagens de teste)"),
-    (
-        pca_2d,
-        labels,
-        f"PCA de μ: {vc.br_number(100 * pca.explained_variance_ratio_[:2].sum(), 1)}% da variância",
-    ),
+    (tsne_2d, labels[tsne_idx], f"t-SNE de μ ({vc.br_number(len(tsne_2d))} imagens de teste)"),
+    (pca_2d, labels, f"PCA de μ: {vc.br_number(100 * pca.explained_variance_ratio_[:2].sum(), 1)}% da variância"),
 ]
 for ax, (points, digits, title) in zip(axes, panels):
     scatter = ax.scatter(points[:, 0], points[:, 1], c=digits, cmap="tab10", s=2, alpha=0.7)
     ax.set(title=title, xlabel="eixo 1", ylabel="eixo 2")
 fig.colorbar(scatter, ax=axes, ticks=range(10), label="dígito")
-vc.show_figure(fig, "05_espaco_latente", FIGURES_DIR)
+vc.show_figure(fig, "08_espaco_latente", FIGURES_DIR)
 
 # %%
 ratios = pca.explained_variance_ratio_
 n_90 = int(np.searchsorted(np.cumsum(ratios), 0.9) + 1)
+knn = {name: vc.knn_accuracy(points, labels[idx]) for name, points, idx in
+       [("t-SNE", tsne_2d, tsne_idx), ("PCA 2-D", pca_2d, slice(None)), ("μ", mu_test.numpy(), slice(None))]}  # fmt: skip
 display(
     Markdown(
-        f"No t-SNE os dígitos formam grupos quase separados, embora o VAE nunca tenha visto um rótulo: "
-        f"a estrutura de classes emerge só da reconstrução. A PCA mostra a mesma organização de forma mais "
-        f"sobreposta: as duas primeiras componentes explicam {vc.br_number(100 * ratios[0], 1)}% e "
-        f"{vc.br_number(100 * ratios[1], 1)}% da variância de μ ({vc.br_number(100 * ratios[:2].sum(), 1)}% "
-        f"juntas), e são precisas {n_90} das {LATENT_DIM} componentes para chegar a 90% — o código usa muitas "
-        f"direções, não só duas."
+        f"No t-SNE os dígitos formam grupos quase separados, embora o VAE nunca tenha visto um rótulo: um "
+        f"classificador de 5 vizinhos no plano do t-SNE acerta {vc.br_number(100 * knn['t-SNE'], 1)}% dos "
+        f"dígitos (validação cruzada), contra {vc.br_number(100 * knn['μ'], 1)}% usando as {LATENT_DIM} "
+        f"dimensões de μ e {vc.br_number(100 * knn['PCA 2-D'], 1)}% no plano da PCA. A PCA mostra a mesma "
+        f"organização de forma mais sobreposta: as duas primeiras componentes explicam "
+        f"{vc.br_number(100 * ratios[0], 1)}% e {vc.br_number(100 * ratios[1], 1)}% da variância de μ, e são "
+        f"precisas {n_90} das {LATENT_DIM} componentes para chegar a 90% — o código usa muitas direções."
     )
 )
 
 # %% [markdown]
-# ## 10. Exploração interativa do espaço latente
+# ## 12. Dimensões latentes: quais trabalham?
 #
-# Um controle por dimensão latente seria confuso e pouco instrutivo: a KL desliga
-# algumas dimensões (a posterior delas fica igual ao *prior*) e mexer nelas não muda a imagem. Por isso
-# cada controle move o código ao longo de uma das **primeiras componentes principais de $\mu$** — as
-# direções em que os códigos das imagens reais mais variam —, mapeadas de volta para $z$; as demais
-# componentes ficam fixas nas do dígito de partida. Cada controle percorre alguns desvios-padrão da sua
-# componente (o intervalo em que estão quase todos os códigos reais). Mova os controles no JupyterLab
-# para ver a imagem mudar ao vivo.
+# A KL total é a soma das KLs de cada dimensão. Uma dimensão cuja posterior é igual ao *prior* para toda
+# imagem tem KL zero e não carrega informação (*posterior collapse*). Burda et al. (2015) chamam de
+# **ativa** a dimensão $j$ em que $\operatorname{Var}_x\big(\mathbb{E}_{q(z\mid x)}[z_j]\big) > 0{,}01$,
+# isto é, em que $\mu_j$ muda de imagem para imagem.
+
+# %%
+kl_dims = vc.kl_per_dimension(mu_test, logvar_test)
+active = vc.active_units(mu_test)
+variances = mu_test.var(0).numpy()
+by_kl = np.argsort(kl_dims)[::-1]
+fig, ax = plt.subplots(figsize=(10, 3.4))
+ax.bar(range(LATENT_DIM), kl_dims[by_kl], color=np.where(active[by_kl], "tab:blue", "tab:gray"))
+ax.set_xticks(range(LATENT_DIM), [f"z{j}" for j in by_kl], fontsize=8)
+ax.set(title="KL média por dimensão no teste (azul: ativa; cinza: inativa)", ylabel="nats por imagem")
+vc.show_figure(fig, "09_kl_por_dimensao", FIGURES_DIR)
+
+# %%
+top = by_kl[: min(5, LATENT_DIM)]
+quantiles = vc.normal_quantiles(9)
+traversal_dims = vc.dimension_traversal(model, mu_test[first_of[EXPLORE_DIGIT]].numpy(), top, quantiles)
+fig, ax = plt.subplots(figsize=(9, len(top) + 0.6))
+ax.imshow(vc.image_grid(traversal_dims.reshape(-1, 28, 28), ncols=9), cmap="gray")
+ax.set_yticks(np.arange(len(top)) * 28 + 14, [f"z{j}" for j in top])
+ax.set_xticks(np.arange(9) * 28 + 14, [vc.br_number(q, 2) for q in quantiles])
+ax.set_title(f"Cada dimensão mais ativa varrida nos quantis da N(0, 1), a partir de um {EXPLORE_DIGIT}")
+vc.show_figure(fig, "10_varredura_dimensoes", FIGURES_DIR)
+
+# %%
+inactive = ~active
+display(
+    Markdown(
+        f"**{int(active.sum())} das {LATENT_DIM} dimensões estão ativas** pelo critério de Burda et al. "
+        f"(variância de μ entre {vc.br_number(variances[active].min(), 2) if active.any() else '—'} e "
+        f"{vc.br_number(variances[active].max(), 2) if active.any() else '—'} nas ativas"
+        + (
+            f"; nas inativas, no máximo {vc.br_number(variances[inactive].max(), 4)}). As inativas somam só "
+            f"{vc.br_number(kl_dims[inactive].sum(), 2)} nats de KL: o modelo as desligou, porque cada nat de "
+            f"KL tem de se pagar em reconstrução."
+            if inactive.any()
+            else "): nenhuma dimensão colapsou."
+        )
+        + f" As cinco dimensões com mais KL carregam {vc.br_number(100 * kl_dims[top].sum() / kl_dims.sum())}% "
+        f"da KL total ({vc.br_number(kl_dims.sum(), 1)} nats). Na varredura, as dimensões de mais KL em geral "
+        f"mudam a identidade ou a forma grossa do dígito; as de KL baixa, detalhes."
+    )
+)
+
+# %% [markdown]
+# ## 13. Exploração interativa do espaço latente
+#
+# Um controle por dimensão latente seria confuso e pouco instrutivo: como vimos, a KL desliga ou enfraquece
+# várias dimensões, e mexer nelas quase não muda a imagem. Por isso cada controle move o código ao longo de
+# uma das **primeiras componentes principais de $\mu$** — as direções em que os códigos das imagens reais
+# mais variam —, mapeadas de volta para $z$; as demais componentes ficam fixas nas do dígito de partida.
+# Cada controle percorre alguns desvios-padrão da sua componente (o intervalo em que estão quase todos os
+# códigos reais). Mova os controles no JupyterLab para ver a imagem mudar ao vivo.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-start_index = int(np.flatnonzero(labels == EXPLORE_DIGIT)[0])
-z_start = mu_test[start_index].numpy()
+z_start = mu_test[first_of[EXPLORE_DIGIT]].numpy()
 explorer = vc.latent_explorer(model, pca, z_start, N_SLIDERS)
 display(explorer)
 
@@ -338,14 +515,13 @@ ax.imshow(vc.image_grid(traversal.reshape(-1, 28, 28), ncols=9), cmap="gray")
 ax.set_yticks(np.arange(N_SLIDERS) * 28 + 14, [f"CP {i + 1}" for i in range(N_SLIDERS)])
 ax.set_xticks(np.arange(9) * 28 + 14, [f"{vc.br_number(s, 1)}σ" for s in np.linspace(-3, 3, 9)])
 ax.set_title(f"Varredura das componentes principais a partir de um {EXPLORE_DIGIT} de teste")
-vc.show_figure(fig, "06_varredura_componentes", FIGURES_DIR)
+vc.show_figure(fig, "11_varredura_componentes", FIGURES_DIR)
 
 # %% [markdown]
-# A primeira componente costuma trocar a identidade do dígito (por exemplo, de traços finos e verticais
-# para formas largas e fechadas), enquanto as seguintes mexem em inclinação, espessura e abertura dos
-# traços: o VAE organizou o espaço latente em fatores de variação contínuos.
+# Ao longo das componentes principais o dígito muda de identidade e de estilo (inclinação, espessura,
+# abertura dos traços) de forma contínua: o VAE organizou o espaço latente em fatores de variação.
 #
-# ## 11. Avaliação final
+# ## 14. Avaliação final
 #
 # Só agora usamos o conjunto de teste para medir a perda, com o modelo final.
 
@@ -370,6 +546,104 @@ print(f"Perda de teste {test['loss']:.2f}; referência {REFERENCE_TEST_LOSS} ± 
 print("Dentro da tolerância:", abs(test["loss"] - REFERENCE_TEST_LOSS) <= TOLERANCE)
 
 # %% [markdown]
+# ### Além do ELBO: o limite de importância
+#
+# O ELBO é só um limite inferior de $\log p(x)$. Burda et al. (2015) apertam o limite com $k$ amostras de
+# $q(z\mid x)$:
+#
+# $$\log p(x) \;\ge\; \mathbb{E}\Big[\log \tfrac{1}{k}\textstyle\sum_{i=1}^{k} w_i\Big], \qquad
+#   \log w_i = \log p(x\mid z_i) + \log p(z_i) - \log q(z_i\mid x),\quad z_i \sim q(z\mid x).$$
+#
+# Com $k = 1$ é o próprio ELBO; o limite não diminui com $k$ e tende a $\log p(x)$. Estimamos em parte do
+# teste (o custo cresce com $k$), e um $k$ maior num subconjunto menor.
+
+# %%
+torch.manual_seed(SEED)
+iwae_x, iwae_large_x = test_x[:IWAE_SIZE], test_x[:IWAE_LARGE_SIZE]
+iwae = {k: vc.iwae_bound(model, iwae_x, k) for k in (1, 10, 100)}
+iwae_large = {k: vc.iwae_bound(model, iwae_large_x, k) for k in (1, 100, IWAE_LARGE_K)}
+print(f"{'k':>6} | {'imagens':>7} | {'limite de log p(x)':>18} | {'erro padrão':>11}")
+for k, values in [*iwae.items(), *iwae_large.items()]:
+    print(f"{k:6d} | {len(values):7d} | {values.mean():18.2f} | {values.std() / np.sqrt(len(values)):11.2f}")
+
+# %%
+elbo_subset = -vc.evaluate(model, iwae_x)["loss"]  # ELBO com a KL em forma fechada, mesmas imagens
+k1_stderr = iwae[1].std() / np.sqrt(len(iwae[1]))
+tightening = iwae[100].mean() - iwae[1].mean()
+large_gain = iwae_large[IWAE_LARGE_K].mean() - iwae_large[100].mean()
+elbo_gap = iwae_large[IWAE_LARGE_K].mean() - iwae_large[1].mean()
+bernoulli = (
+    f"Com `BINARIZE=True` os pixels são 0 ou 1 e $p(x\\mid z)$ é uma verossimilhança de Bernoulli de verdade, "
+    f"então o número é comparável com a literatura: obtivemos "
+    f"**{vc.br_number(iwae_large[IWAE_LARGE_K].mean(), 2)} nats** com k = {IWAE_LARGE_K}, contra −86,76 nats "
+    f"do VAE de uma camada estocástica de Burda et al. (2015) com k = 5.000 — uma rede maior treinada por "
+    f"3.280 épocas, contra as nossas {epochs_done}."
+    if BINARIZE
+    else "Atenção: com pixels em tons de cinza, a BCE não é o logaritmo de uma verossimilhança normalizada "
+    "(a densidade de Bernoulli só soma 1 sobre x ∈ {0, 1}, não sobre intensidades contínuas), então estes "
+    "números medem o ajuste do modelo, mas **não** são log-verossimilhanças comparáveis com artigos. Para "
+    "isso, rode com `BINARIZE=True`: o treino usa binarização dinâmica e o teste, uma binarização fixa."
+)
+display(
+    Markdown(
+        f"Com k = 1 o limite ({vc.br_number(iwae[1].mean(), 2)}) é o ELBO estimado por amostragem; com a KL em "
+        f"forma fechada, o ELBO das mesmas imagens dá {vc.br_number(elbo_subset, 2)} (diferença de "
+        f"{vc.br_number(abs(iwae[1].mean() - elbo_subset) / k1_stderr, 1)} erros padrão). Com k = 100 ele sobe "
+        f"{vc.br_number(tightening, 2)} nats por imagem: essa é a folga do ELBO, a parte da KL entre "
+        f"$q(z\\mid x)$ e a posterior verdadeira que o codificador gaussiano não consegue fechar. Passar de "
+        f"k = 100 para k = {IWAE_LARGE_K} ainda rende {vc.br_number(large_gain, 2)} nats"
+        + (": o limite está perto de convergir." if large_gain < 1 else ": o limite ainda não convergiu.")
+        + "\n\n"
+        + bernoulli
+    )
+)
+
+# %% [markdown]
+# ## 15. Um espaço latente de duas dimensões
+#
+# Com $z \in \mathbb{R}^2$ o espaço latente inteiro cabe numa figura (Kingma & Welling, 2013, fig. 4).
+# Treinamos por poucas épocas um segundo VAE, igual ao primeiro mas com duas dimensões latentes, e
+# decodificamos uma grade de pontos nos quantis da $\mathcal{N}(0, 1)$ — onde está a massa do *prior*.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+model_2d = vc.VAE(hidden_dim=HIDDEN_DIM, latent_dim=2).to(device)
+vc.fit(model_2d, vc.make_optimizer(model_2d, LEARNING_RATE), train_x, val_x, EPOCHS_2D, BATCH_SIZE, SEED,
+                    progress=PROGRESS, binarize=BINARIZE)  # fmt: skip
+test_2d = vc.evaluate(model_2d, test_x)
+mu_2d = vc.encode_dataset(model_2d, test_x)[0].numpy()
+knn_2d = vc.knn_accuracy(mu_2d, labels)
+print(f"VAE 2-D depois de {EPOCHS_2D} épocas — perda de teste: {test_2d['loss']:.2f}")
+
+# %%
+grid, axis_values = vc.manifold_grid(model_2d, 15)
+fig, axes = plt.subplots(1, 2, figsize=(13, 6.2))
+axes[0].imshow(vc.image_grid(grid.reshape(-1, 28, 28), ncols=15), cmap="gray")
+ticks = np.arange(15) * 28 + 14
+axes[0].set_xticks(ticks[::2], [vc.br_number(v, 1) for v in axis_values[::2]])
+axes[0].set_yticks(ticks[::2], [vc.br_number(v, 1) for v in axis_values[::-1][::2]])
+axes[0].set(title="Variedade aprendida (quantis 5%–95% da N(0, 1))", xlabel="z₁", ylabel="z₂")
+scatter = axes[1].scatter(mu_2d[:, 0], mu_2d[:, 1], c=labels, cmap="tab10", s=2, alpha=0.6)
+axes[1].set(title="μ das imagens de teste", xlabel="z₁", ylabel="z₂")
+fig.colorbar(scatter, ax=axes[1], ticks=range(10), label="dígito")
+plt.tight_layout()
+vc.show_figure(fig, "12_variedade_2d", FIGURES_DIR)
+
+# %%
+inside = (np.abs(mu_2d) <= axis_values[-1]).all(axis=1).mean()
+display(
+    Markdown(
+        f"A grade mostra transições suaves entre dígitos vizinhos: o mapa cobre todo o quadrado sem buracos, "
+        f"porque a KL empurra os códigos para o *prior*; {vc.br_number(100 * inside)}% dos μ do teste caem "
+        f"dentro dele. O preço de só duas dimensões está na perda: {vc.br_number(test_2d['loss'], 1)} nats por "
+        f"imagem depois de {EPOCHS_2D} épocas, contra {vc.br_number(test['loss'], 1)} do modelo com "
+        f"{LATENT_DIM} dimensões. Com tão pouco espaço, dígitos parecidos se sobrepõem no gráfico de μ: um "
+        f"classificador de 5 vizinhos nos μ 2-D acerta {vc.br_number(100 * knn_2d, 1)}% dos dígitos, contra "
+        f"{vc.br_number(100 * knn['μ'], 1)}% com as {LATENT_DIM} dimensões."
+    )
+)
+
+# %% [markdown]
 # ## Conclusão
 
 # %%
@@ -381,14 +655,20 @@ display(
         f"por {epochs_done} épocas em {vc.br_number(len(train_x))} imagens ({how}; {device}, {threads} threads, "
         f"semente {SEED}, PyTorch {torch.__version__}).\n"
         f"- No teste, a perda (−ELBO) é **{vc.br_number(test['loss'], 2)}** nats por imagem: "
-        f"{vc.br_number(test['bce'], 2)} de reconstrução e {vc.br_number(test['kl'], 2)} de KL. A validação "
-        f"terminou em {vc.br_number(history['val_loss'][-1], 2)}, perto do teste: a partição de validação foi "
-        f"um bom substituto do teste durante o treino, sem que o teste fosse olhado.\n"
-        f"- Diante da referência clássica de {vc.br_number(REFERENCE_TEST_LOSS, 1)}, a diferença é de "
-        f"{vc.br_number(test['loss'] - REFERENCE_TEST_LOSS, 2)} nats por imagem.\n"
-        f"- O espaço latente separa os dígitos sem usar rótulos (t-SNE); as duas primeiras componentes "
-        f"principais de μ explicam {vc.br_number(100 * ratios[:2].sum(), 1)}% da variância, e {n_90} "
-        f"componentes chegam a 90%.\n"
+        f"{vc.br_number(test['bce'], 2)} de reconstrução e {vc.br_number(test['kl'], 2)} de KL; diante da "
+        f"referência clássica de {vc.br_number(REFERENCE_TEST_LOSS, 1)}, a diferença é de "
+        f"{vc.br_number(test['loss'] - REFERENCE_TEST_LOSS, 2)}. A validação terminou em "
+        f"{vc.br_number(history['val_loss'][-1], 2)}: foi um bom substituto do teste durante o treino.\n"
+        f"- O limite de importância com k = {IWAE_LARGE_K} fica {vc.br_number(elbo_gap, 2)} nats acima do ELBO "
+        f"({vc.br_number(100 * elbo_gap / test['loss'], 1)}% da perda): essa é a folga do ELBO neste modelo.\n"
+        f"- As reconstruções são boas e borradas; o erro depende do dígito (do {easiest}, o mais fácil, ao "
+        f"{hardest}, o mais difícil) e as piores são grafias atípicas.\n"
+        f"- O espaço latente é contínuo (interpolações plausíveis) e separa os dígitos sem rótulos "
+        f"({vc.br_number(100 * knn['t-SNE'], 1)}% de acerto de 5 vizinhos no t-SNE); {int(active.sum())} das "
+        f"{LATENT_DIM} dimensões estão ativas"
+        + (" e as demais colapsaram no *prior*.\n" if (~active).any() else ", sem colapso de nenhuma.\n")
+        + f"- Com só duas dimensões latentes o modelo vira um mapa legível dos dígitos, ao custo de "
+        f"{vc.br_number(test_2d['loss'] - test['loss'], 1)} nats por imagem.\n"
         f"- O relatório inteiro rodou em {vc.br_number(elapsed)} s."
     )
 )

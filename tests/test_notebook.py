@@ -13,9 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "vae_mnist.ipynb"
 SCRIPT = NOTEBOOK.with_suffix(".py")
-FIGURE_NAMES = ["01_exemplos_treino", "02_curvas_aprendizado", "03_reconstrucoes", "04_amostras_prior",
-                "05_espaco_latente", "06_varredura_componentes"]  # fmt: skip
-TINY = {"NUM_EPOCHS": 1, "TRAIN_SIZE": 2000, "VAL_SIZE": 500, "TSNE_SAMPLES": 300, "PROGRESS": False}
+FIGURE_NAMES = [
+    "01_exemplos_treino", "02_curvas_aprendizado", "03_progresso_treino", "04_reconstrucoes",
+    "05_qualidade_reconstrucao", "06_amostras_prior", "07_interpolacao", "08_espaco_latente",
+    "09_kl_por_dimensao", "10_varredura_dimensoes", "11_varredura_componentes", "12_variedade_2d",
+]  # fmt: skip
+TINY = {"NUM_EPOCHS": 1, "TRAIN_SIZE": 2000, "VAL_SIZE": 500, "TSNE_SAMPLES": 300, "PROGRESS": False,
+        "IWAE_SIZE": 200, "IWAE_LARGE_K": 50, "IWAE_LARGE_SIZE": 20, "EPOCHS_2D": 1}  # fmt: skip
 
 
 def outputs_text(cell) -> str:
@@ -48,7 +52,7 @@ def test_committed_notebook_is_an_executed_default_run():
     assert "treino:  55000 imagens" in text
     assert "Dentro da tolerância: True" in text
     n_images = sum("image/png" in o.get("data", {}) for c in code for o in c.outputs)
-    assert n_images >= 6, f"esperava as seis figuras do relatório, há {n_images}"
+    assert n_images == len(FIGURE_NAMES), f"esperava {len(FIGURE_NAMES)} figuras, há {n_images}"
     assert "widgets" in nb.metadata, "estado dos widgets não foi guardado"
 
 

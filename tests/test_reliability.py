@@ -61,6 +61,11 @@ def test_defaults_are_valid_and_unchanged(defaults):
         ("N_SLIDERS", 21),
         ("EXPLORE_DIGIT", 10),
         ("DATA_DIR", 3),
+        ("SNAPSHOT_EVERY", 0),
+        ("BINARIZE", "talvez"),
+        ("IWAE_SIZE", 10001),
+        ("IWAE_LARGE_K", 0),
+        ("EPOCHS_2D", -1),
     ],
 )
 def test_bad_parameter_names_culprit_value_and_allowed(defaults, name, value):
@@ -160,7 +165,7 @@ def test_images_and_labels_count_mismatch(small_mnist):
 
 # ---------------------------------------------------------------- checkpoints e treino
 
-TINY = {"LATENT_DIM": 3, "HIDDEN_DIM": 16, "VAL_SIZE": 8, "TRAIN_SIZE": None, "SEED": 7,
+TINY = {"LATENT_DIM": 3, "HIDDEN_DIM": 16, "VAL_SIZE": 8, "TRAIN_SIZE": None, "SEED": 7, "BINARIZE": False,
         "BATCH_SIZE": 16, "LEARNING_RATE": 1e-3}  # fmt: skip
 X = torch.rand(64, vc.INPUT_DIM, generator=torch.Generator().manual_seed(0))
 

@@ -89,8 +89,32 @@ def test_a_few_training_steps_lower_the_loss(model):
 def test_fit_records_one_value_per_epoch_and_metric(model):
     x = torch.rand(40, vc.INPUT_DIM)
     history = vc.fit(model, vc.make_optimizer(model, 1e-3), x, x[:10], 3, 16, seed=0, progress=False)
-    assert set(history) == {f"{s}_{m}" for s in ("train", "val") for m in vc.METRICS}
-    assert all(len(values) == 3 for values in history.values())
+    metrics = {f"{s}_{m}" for s in ("train", "val") for m in vc.METRICS}
+    assert set(history) == metrics | {"snapshot_epochs", "snapshots"}
+    assert all(len(history[key]) == 3 for key in metrics)
+    assert history["snapshots"] == []
+
+
+def test_fit_keeps_reconstructions_every_k_epochs_and_at_the_end(model):
+    x = torch.rand(40, vc.INPUT_DIM)
+    history = vc.fit(model, vc.make_optimizer(model, 1e-3), x, x[:10], 5, 16, seed=0, progress=False,
+                     snapshot_x=x[:4], snapshot_every=2)  # fmt: skip
+    assert history["snapshot_epochs"] == [2, 4, 5]
+    last = np.array(history["snapshots"][-1], dtype=np.uint8)
+    assert last.shape == (4, 28, 28)
+    np.testing.assert_allclose(last / 255, vc.reconstruct(model, x[:4]), atol=0.5 / 255 + 1e-6)
+
+
+def test_dynamic_binarization_trains_on_fresh_binary_samples(model):
+    seen = []
+    real_forward = model.forward
+    model.forward = lambda batch: seen.append(batch.clone()) or real_forward(batch)
+    x = torch.full((32, vc.INPUT_DIM), 0.5)
+    vc.train_epoch(model, vc.make_optimizer(model, 1e-3), x, 16, binarize=True)
+    assert all(set(b.unique().tolist()) == {0.0, 1.0} for b in seen)
+    assert not torch.equal(seen[0], seen[1])
+    fixed = vc.binarize_fixed(x, seed=3)
+    assert torch.equal(fixed, vc.binarize_fixed(x, seed=3)) and set(fixed.unique().tolist()) == {0.0, 1.0}
 
 
 def test_same_seed_same_losses_different_seed_different_losses():
