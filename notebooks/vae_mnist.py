@@ -490,12 +490,23 @@ display(
 # %% [markdown]
 # ## 13. Exploração interativa do espaço latente
 #
-# Um controle por dimensão latente seria confuso e pouco instrutivo: como vimos, a KL desliga ou enfraquece
-# várias dimensões, e mexer nelas quase não muda a imagem. Por isso cada controle move o código ao longo de
-# uma das **primeiras componentes principais de $\mu$** — as direções em que os códigos das imagens reais
-# mais variam —, mapeadas de volta para $z$; as demais componentes ficam fixas nas do dígito de partida.
-# Cada controle percorre alguns desvios-padrão da sua componente (o intervalo em que estão quase todos os
-# códigos reais). Mova os controles no JupyterLab para ver a imagem mudar ao vivo.
+# A seção 12 já varreu dimensões isoladas. Um controle por dimensão seria um painel longo em que cada
+# controle mexe pouco; aqui cada controle move o código ao longo de uma das **primeiras componentes
+# principais de $\mu$** — as direções em que os códigos das imagens reais mais variam —, mapeada de volta
+# para $z$, com as demais componentes fixas nas do dígito de partida. Assim poucos controles cobrem o
+# máximo possível da variação dos códigos (a PCA escolhe exatamente essas direções). Cada controle percorre
+# alguns desvios-padrão da sua componente, o intervalo em que estão quase todos os códigos reais. Mova os
+# controles no JupyterLab para ver a imagem mudar ao vivo.
+
+# %%
+top_dims_share = np.sort(variances)[::-1][:N_SLIDERS].sum() / variances.sum()
+display(
+    Markdown(
+        f"Com {N_SLIDERS} controles, as {N_SLIDERS} primeiras componentes principais cobrem "
+        f"{vc.br_number(100 * ratios[:N_SLIDERS].sum(), 1)}% da variância de μ, contra "
+        f"{vc.br_number(100 * top_dims_share, 1)}% das {N_SLIDERS} dimensões de maior variância."
+    )
+)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
