@@ -1,8 +1,9 @@
 """Núcleo do relatório "Variational Autoencoder (VAE) no MNIST".
 
-Reúne o que o notebook importa: carga dos dados, o modelo, a função de perda,
-o treinamento e a avaliação, e as funções de análise (amostragem, codificação
-do conjunto de teste e decodificação usada pelos controles deslizantes).
+Reúne o que o notebook importa: validação dos parâmetros, carga e conferência dos
+dados, o modelo, a função de perda, o treinamento (com checkpoints, retomada e
+interrupção segura), a avaliação e as funções de análise (reconstruções, amostragem,
+interpolação, dimensões ativas, limite de importância, controles deslizantes).
 """
 
 from __future__ import annotations
@@ -728,7 +729,7 @@ def manifold_grid(model: VAE, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @torch.inference_mode()
-def iwae_bound(model: VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 20_000) -> np.ndarray:
+def iwae_bound(model: VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 4096) -> np.ndarray:
     """Limite de importância (Burda et al., 2015) de log p(x) por imagem, com `k` amostras:
 
     log p(x) ≥ E[logsumexp_i log w_i − log k],  log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x),

@@ -25,6 +25,8 @@
 # 4. Treinar o modelo e acompanhar as curvas de perda de treino e de validação.
 # 5. Avaliar reconstruções e amostras novas geradas a partir de $z \sim \mathcal{N}(0, I)$.
 # 6. Visualizar o espaço latente (t-SNE e PCA) e explorá-lo interativamente.
+# 7. Ir além do relatório clássico: ver o treino por dentro, onde o modelo erra, quais dimensões latentes
+#    trabalham, quão folgado é o ELBO (limite de importância) e como fica um espaço latente de duas dimensões.
 #
 # O código reutilizável (dados, modelo, perda, treino, análise) fica em `vae_core.py`, na raiz do projeto;
 # este notebook o importa e se concentra em explicar e mostrar. Os parâmetros abaixo podem ser trocados
