@@ -85,12 +85,23 @@ def test_report_runs_headless_then_reuses_its_checkpoint(tmp_path):
     text = report_text(nb)
     assert "treino:   2000 imagens" in text and "validação:    500 imagens" in text
     assert "t-SNE de 300 pontos" in text and "Parâmetros treináveis: 652.824" in text
+    assert "não** são log-verossimilhanças" in text  # pixels cinza: o aviso, não a comparação com artigos
     test_line = re.search(r"Teste — perda: .*", text).group()
 
     reused, error = run_report(tmp_path, "reuso", **TINY, CHECKPOINT_PATH=checkpoint, SKIP_TRAINING=True)
     assert error is None, error
     assert "treino pulado" in report_text(reused)
     assert re.search(r"Teste — perda: .*", report_text(reused)).group() == test_line
+
+
+@pytest.mark.usefixtures("mnist_dir")
+def test_binarized_run_compares_with_the_literature(tmp_path):
+    """Com BINARIZE=True o relatório treina em MNIST binarizado e põe o limite ao lado de Burda et al."""
+    nb, error = run_report(tmp_path, "binarizado", **TINY, CHECKPOINT_PATH=str(tmp_path / "vae.pt"), BINARIZE=True)
+    assert error is None, error
+    text = report_text(nb)
+    assert "−86,76 nats" in text and "Burda et al. (2015) com k = 5.000" in text
+    assert "não** são log-verossimilhanças" not in text
 
 
 @pytest.mark.usefixtures("mnist_dir")
