@@ -290,9 +290,20 @@ def load_mnist(data_dir: Path, val_size: int = 5_000, train_size: int | None = N
     return MNISTData(images[train_idx], labels[train_idx], images[val_idx], labels[val_idx], test_x, test_y)
 
 
+def flatten_images(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Imagens uint8 (N, 28, 28) → vetores uint8 (N, 784) no dispositivo: como o treino guarda
+    as suas imagens (4 vezes menos memória que floats), convertendo lote a lote."""
+    return images.to(device).reshape(len(images), -1)
+
+
+def to_float(x: torch.Tensor) -> torch.Tensor:
+    """Pixels uint8 (0–255) → floats em [0, 1]; floats passam intactos."""
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
+
+
 def to_model_input(images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """Converte imagens uint8 (N, 28, 28) em floats (N, 784) em [0, 1] no dispositivo."""
-    return images.to(device).reshape(len(images), -1).float().div_(255)
+    return to_float(flatten_images(images, device))
 
 
 # ---------------------------------------------------------------- modelo
@@ -393,7 +404,8 @@ def train_epoch(
     generator: torch.Generator | None = None,
     binarize: bool = False,
 ) -> dict[str, float]:
-    """Uma época sobre `x` (floats (N, 784) no dispositivo do modelo), em ordem aleatória.
+    """Uma época sobre `x` ((N, 784) no dispositivo do modelo: uint8 0–255, convertido lote a
+    lote, ou floats em [0, 1]), em ordem aleatória.
 
     Devolve as médias por imagem de perda total, BCE e KL. As somas (e o primeiro lote
     com perda não finita) ficam no tensor e só são lidas no fim da época, sem sincronizar
@@ -404,7 +416,7 @@ def train_epoch(
     totals = torch.zeros(2, device=x.device)
     first_bad = torch.zeros((), dtype=torch.long, device=x.device)  # 0 = nenhum lote ruim
     for number, idx in enumerate(torch.randperm(len(x), generator=generator).split(batch_size), start=1):
-        batch = x[idx.to(x.device)]
+        batch = to_float(x[idx.to(x.device)])
         if binarize:
             batch = torch.bernoulli(batch)
         logits, mu, logvar = model(batch)

@@ -4,7 +4,7 @@ Mede, no mesmo processo e na mesma execução, uma época sobre as 60.000 imagen
 (modelo 784-400-20, lotes de 128) de:
   (a) o pipeline clássico: `MNIST` + `ToTensor` por imagem, `DataLoader` com 0 e 2 workers,
       Adam comum, BCE sobre a sigmoide e `.item()` a cada lote;
-  (b) o pipeline do projeto: `vae_core.train_epoch` (tensor em memória, `randperm`, Adam fused);
+  (b) o pipeline do projeto: `vae_core.train_epoch` (tensor uint8 em memória, `randperm`, Adam fused);
   (c) o piso: forward + backward + Adam fused sobre lotes já fatiados na memória.
 Cada um roda algumas vezes e vale a época mais rápida (a máquina é compartilhada e ruidosa).
 Uso: .venv/bin/python benchmarks/bench_epoch.py [--repeats 3]
@@ -82,8 +82,8 @@ def main():
         for w in (0, 2)
     }
     images, _ = vc.load_mnist_split(data_dir, train=True)
-    x = vc.to_model_input(images)
-    batches = [b.clone() for b in x.split(BATCH_SIZE)]
+    x = vc.flatten_images(images)  # como o relatório guarda o treino: uint8, convertido lote a lote
+    batches = [b.clone() for b in vc.to_float(x).split(BATCH_SIZE)]
     generator = torch.Generator().manual_seed(0)
 
     def fresh(fused):
@@ -101,15 +101,16 @@ def main():
         for name, run in runs.items():
             best[name] = min(best[name], timed(run))
 
+    br = vc.br_number
     print(f"CPU: {cpu_model()} | threads: {threads} | torch {torch.__version__}")
-    print(f"Uma época sobre {len(x):,} imagens, lotes de {BATCH_SIZE}, a mais rápida de {args.repeats}:")
+    print(f"Uma época sobre {br(len(x))} imagens, lotes de {BATCH_SIZE}, a mais rápida de {args.repeats}:")
     for name, seconds in best.items():
-        print(f"  {name:<38} {seconds:6.2f} s")
+        print(f"  {name:<38} {br(seconds, 2):>6} s")
     a0, a2 = best["(a) clássico, num_workers=0"], best["(a) clássico, num_workers=2"]
     b, c = best["(b) projeto (vae_core.train_epoch)"], best["(c) piso de computação"]
-    print(f"Razões: b/a(0 workers) = {b / a0:.3f} (meta ≤ 0,35) | b/a(2 workers) = {b / a2:.3f}")
-    print(f"        b/c = {b / c:.3f} (meta ≤ 1,15) | c/a(0 workers) = {c / a0:.3f} (o piso limita b/a)")
-    print(f"Meta do relatório padrão (20 épocas): ≤ 20 × 1,15 × {c:.2f} + 30 = {20 * 1.15 * c + 30:.0f} s")
+    print(f"Razões: b/a(0 workers) = {br(b / a0, 3)} (meta ≤ 0,35) | b/a(2 workers) = {br(b / a2, 3)}")
+    print(f"        b/c = {br(b / c, 3)} (meta ≤ 1,15) | c/a(0 workers) = {br(c / a0, 3)} (o piso limita b/a)")
+    print(f"Meta do relatório básico (20 épocas): ≤ 20 × 1,15 × {br(c, 2)} + 30 = {br(20 * 1.15 * c + 30)} s")
 
 
 if __name__ == "__main__":

@@ -80,20 +80,19 @@ def main():
     floor = (floor_before + floor_after) / 2
 
     budget = 20 * 1.15 * floor + 60
+    br = vc.br_number
     print(f"CPU: {cpu_model()} | torch {torch.__version__}")
-    print(
-        f"Piso de computação (1 época, 60.000 imagens): {floor:.2f} s "
-        f"(antes {floor_before:.2f}, depois {floor_after:.2f})"
-    )
+    print(f"Piso de computação (1 época, 60.000 imagens): {br(floor, 2)} s", end=" ")
+    print(f"(antes {br(floor_before, 2)}, depois {br(floor_after, 2)})")
     print(f"Relatório (papermill, {' '.join(command[4:]) or 'parâmetros padrão'}):")
-    print(
-        f"  tempo de parede: {seconds:.1f} s | meta 20 × 1,15 × piso + 60 = {budget:.0f} s "
-        f"| razão {seconds / budget:.3f} (meta ≤ 1) | metas fixas: ≤ 120 s com as análises, ≤ 90 s sem elas"
-    )
-    print(f"  pico de RSS: {peak_tree:.2f} GB (papermill + kernel) | maior processo {peak_one:.2f} GB (meta ≤ 1,5 GB)")
+    print(f"  tempo de parede: {br(seconds, 1)} s | meta 20 × 1,15 × piso + 60 = {br(budget)} s", end=" ")
+    print(f"| razão {br(seconds / budget, 3)} (meta ≤ 1)")
+    print("  metas fixas: ≤ 120 s com as análises extras, ≤ 90 s para o relatório básico")
+    print(f"  pico de RSS: {br(peak_tree, 2)} GB (papermill + kernel)", end=" ")
+    print(f"| maior processo {br(peak_one, 2)} GB (meta ≤ 1,5 GB)")
     print("  tempo por seção (células executadas):")
     for section, duration in section_times(output).items():
-        print(f"    {duration:6.1f} s  {section}")
+        print(f"    {br(duration, 1):>5} s  {section}")
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ print(f"PyTorch {torch.__version__} | dispositivo: {device} | threads: {threads}
 #
 # O MNIST tem 60.000 imagens de treino e 10.000 de teste, em tons de cinza de 28×28 pixels. O `torchvision`
 # lê os arquivos originais (ou os baixa, se faltarem) e guardamos cada partição inteira na memória como um
-# único tensor, com os pixels em $[0, 1]$. Das imagens de treino separamos, com a semente, um conjunto de
+# único tensor (o treino em bytes, convertido lote a lote), com os pixels em $[0, 1]$. Das imagens de treino separamos, com a semente, um conjunto de
 # **validação** para acompanhar o treino; as imagens de **teste** só são usadas na avaliação final.
 # Com `BINARIZE=True` cada pixel vira 0 ou 1 por sorteio de Bernoulli com a intensidade como probabilidade
 # (uma amostra nova a cada lote de treino; amostras fixas para validação e teste) — veja a seção 14.
@@ -105,12 +105,13 @@ print(f"PyTorch {torch.__version__} | dispositivo: {device} | threads: {threads}
 # %%
 # NBVAL_CHECK_OUTPUT
 data = vc.load_mnist(data_dir, val_size=VAL_SIZE, train_size=TRAIN_SIZE, seed=SEED)
-train_x, val_x, test_x = (vc.to_model_input(x, device) for x in (data.train_x, data.val_x, data.test_x))
+train_x = vc.flatten_images(data.train_x, device)  # uint8: cada lote vira float em [0, 1] no treino
+val_x, test_x = vc.to_model_input(data.val_x, device), vc.to_model_input(data.test_x, device)
 if BINARIZE:  # validação e teste: uma amostra de Bernoulli fixa; o treino sorteia outra a cada lote
     val_x, test_x = vc.binarize_fixed(val_x, SEED), vc.binarize_fixed(test_x, SEED + 1)
 for name, size in data.sizes().items():
     print(f"{name:>10}: {size:6d} imagens")
-print(f"pixels em [{train_x.min():.0f}, {train_x.max():.0f}], vetores de {train_x.shape[1]} valores")
+print(f"pixels em [{val_x.min():.0f}, {val_x.max():.0f}], vetores de {val_x.shape[1]} valores")
 
 # %%
 fig, axes = plt.subplots(2, 5, figsize=(8, 3.6))

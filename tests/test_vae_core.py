@@ -86,6 +86,19 @@ def test_a_few_training_steps_lower_the_loss(model):
     assert after["loss"] == pytest.approx(after["bce"] + after["kl"])
 
 
+def test_uint8_training_images_train_exactly_like_floats():
+    images = torch.randint(0, 256, (48, vc.INPUT_DIM), dtype=torch.uint8)
+
+    def one_epoch(x):
+        torch.manual_seed(0)
+        model = vc.VAE(hidden_dim=16, latent_dim=3)
+        stats = vc.train_epoch(model, vc.make_optimizer(model, 1e-3), x, 16, torch.Generator().manual_seed(1))
+        return stats, model.fc1.weight.detach().clone()
+
+    (stats_u8, weights_u8), (stats_f, weights_f) = one_epoch(images), one_epoch(vc.to_float(images))
+    assert stats_u8 == stats_f and torch.equal(weights_u8, weights_f)
+
+
 def test_fit_records_one_value_per_epoch_and_metric(model):
     x = torch.rand(40, vc.INPUT_DIM)
     history = vc.fit(model, vc.make_optimizer(model, 1e-3), x, x[:10], 3, 16, seed=0, progress=False)
