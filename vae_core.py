@@ -34,7 +34,7 @@ MNIST_FILES = (
 DATA_DIR_ENV = "VAE_MNIST_DATA_DIR"
 REPO_ROOT = Path(__file__).resolve().parent
 METRICS = ("loss", "bce", "kl")
-EVAL_BATCH_SIZE = 10_000
+EVAL_BATCH_SIZE = 2048
 
 
 # ---------------------------------------------------------------- ambiente
@@ -741,7 +741,7 @@ def manifold_grid(model: VAE, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @torch.inference_mode()
-def iwae_bound(model: VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 4096) -> np.ndarray:
+def iwae_bound(model: VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 2048) -> np.ndarray:
     """Limite de importância (Burda et al., 2015) de log p(x) por imagem, com `k` amostras:
 
     log p(x) ≥ E[logsumexp_i log w_i − log k],  log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x),
