@@ -694,10 +694,14 @@ def component_traversal(model: VAE, pca, z0: np.ndarray, n_components: int, step
 
 
 @torch.inference_mode()
-def reconstruction_errors(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> np.ndarray:
-    """BCE por imagem (nats) da reconstrução determinística (decodifica μ): um vetor (n,)."""
+def reconstruction_errors(
+    model: VAE, x: torch.Tensor, mu: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE
+) -> np.ndarray:
+    """BCE por imagem (nats) da reconstrução determinística de `x` a partir dos seus códigos `mu`
+    (já calculados com `encode_dataset`; nada é codificado de novo): um vetor (n,)."""
     model.eval()
-    parts = [reconstruction_bce(model.decode_logits(model.encode(b)[0]), b) for b in x.split(batch_size)]
+    mu = mu.to(x.device)
+    parts = [reconstruction_bce(model.decode_logits(m), b) for m, b in zip(mu.split(batch_size), x.split(batch_size))]
     return torch.cat(parts).cpu().numpy()
 
 

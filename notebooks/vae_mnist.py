@@ -295,7 +295,7 @@ vc.show_figure(fig, "04_reconstrucoes", FIGURES_DIR)
 # reconstrução (BCE da reconstrução de $\mu$) de cada imagem de teste.
 
 # %%
-errors = vc.reconstruction_errors(model, test_x)
+errors = vc.reconstruction_errors(model, test_x, mu_test)
 per_digit = np.bincount(labels, weights=errors) / np.bincount(labels)
 order = np.argsort(errors)
 fig = plt.figure(figsize=(15, 4.2))
