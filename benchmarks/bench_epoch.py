@@ -21,6 +21,9 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 import vae_core as vc
+from vae_tools import mnist
+from vae_tools.figures import br_number
+from vae_tools.parameters import seed_everything
 
 BATCH_SIZE = 128
 
@@ -73,16 +76,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="épocas medidas por pipeline (vale a mais rápida)")
     args = parser.parse_args()
-    threads = vc.seed_everything(0)
-    data_dir = vc.resolve_data_dir()
+    threads = seed_everything(0)
+    data_dir = mnist.resolve_data_dir()
 
     classic_set = datasets.MNIST(str(data_dir), train=True, download=True, transform=transforms.ToTensor())
     loaders = {
         f"(a) clássico, num_workers={w}": DataLoader(classic_set, BATCH_SIZE, shuffle=True, num_workers=w)
         for w in (0, 2)
     }
-    images, _ = vc.load_mnist_split(data_dir, train=True)
-    x = vc.flatten_images(images)  # como o relatório guarda o treino: uint8, convertido lote a lote
+    images, _ = mnist.load_mnist_split(data_dir, train=True)
+    x = mnist.flatten_images(images)  # como o relatório guarda o treino: uint8, convertido lote a lote
     batches = [b.clone() for b in vc.to_float(x).split(BATCH_SIZE)]
     generator = torch.Generator().manual_seed(0)
 
@@ -101,7 +104,7 @@ def main():
         for name, run in runs.items():
             best[name] = min(best[name], timed(run))
 
-    br = vc.br_number
+    br = br_number
     print(f"CPU: {cpu_model()} | threads: {threads} | torch {torch.__version__}")
     print(f"Uma época sobre {br(len(x))} imagens, lotes de {BATCH_SIZE}, a mais rápida de {args.repeats}:")
     for name, seconds in best.items():

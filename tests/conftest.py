@@ -1,18 +1,65 @@
-"""Configuração comum dos testes: matplotlib sem tela e a pasta de dados do projeto."""
+"""Configuração comum dos testes: matplotlib sem tela, checkpoints numa pasta temporária (nunca em
+`checkpoints/` do usuário, nem pelo nbval, cujo kernel herda o ambiente), a pasta do MNIST e um
+treino minúsculo com checkpoints."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 import vae_core as vc  # noqa: E402
+from vae_tools import checkpoints, mnist, training  # noqa: E402
+from vae_tools.parameters import seed_everything  # noqa: E402
+
+SESSION_CHECKPOINTS = Path(tempfile.mkdtemp(prefix="vae-testes-checkpoints-"))
+
+
+def pytest_configure(config):
+    os.environ[checkpoints.CHECKPOINT_DIR_ENV] = str(SESSION_CHECKPOINTS)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(SESSION_CHECKPOINTS, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def mnist_dir():
     """Pasta com os arquivos do MNIST; sem eles, os testes que precisam dos dados reais são pulados."""
-    path = vc.resolve_data_dir()
-    if not all((path / "MNIST" / "raw" / name).exists() for name in vc.MNIST_FILES):
+    path = mnist.resolve_data_dir()
+    if not all((path / "MNIST" / "raw" / name).exists() for name in mnist.MNIST_FILES):
         pytest.skip(f"MNIST ausente em {path}/MNIST/raw (rode `make data`)")
     return path
+
+
+TINY = {
+    "ARCH": "mlp", "HIDDEN_DIM": 16, "LATENT_DIM": 3, "BETA": 1.0, "LEARNING_RATE": 1e-3, "BATCH_SIZE": 16,
+    "SEED": 7, "VAL_SIZE": 8, "TRAIN_SIZE": 64, "BINARIZE": False, "NUM_EPOCHS": 3, "CHECKPOINT_DIR": None,
+    "CHECKPOINT_PATH": None, "RESUME": False, "SKIP_TRAINING": False,
+}  # fmt: skip
+
+
+def tiny_data(n: int = 64) -> torch.Tensor:
+    return torch.rand(n, vc.INPUT_DIM, generator=torch.Generator().manual_seed(0))
+
+
+def run_tiny(folder, x=None, progress=False, **changes):
+    """Planeja e executa um treino minúsculo (1 thread) com checkpoints em `folder`;
+    devolve (histórico, modelo, plano)."""
+    x = tiny_data() if x is None else x
+    params = TINY | {"CHECKPOINT_DIR": str(folder)} | changes
+    plan = checkpoints.plan_run(params)
+    seed_everything(params["SEED"], num_threads=1)
+    model, optimizer = training.build(params)
+    history = training.train(plan, model, optimizer, x, x[:8], progress=progress)
+    return history, model, plan
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """`run_tiny` com os checkpoints numa pasta temporária do teste."""
+    return lambda **changes: run_tiny(changes.pop("folder", tmp_path / "ck"), **changes)

@@ -4,14 +4,17 @@ unidades ativas, grade da variedade 2-D e o limite de importância (IWAE)."""
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
 
 import vae_core as vc
+from vae_tools import analysis
+from vae_tools.parameters import seed_everything
 
 
 @pytest.fixture(scope="module")
 def trained():
     """Um VAE pequeno treinado alguns segundos em dados sintéticos com estrutura (4 protótipos)."""
-    vc.seed_everything(0, num_threads=1)
+    seed_everything(0, num_threads=1)
     prototypes = (torch.rand(4, vc.INPUT_DIM) > 0.6).float()
     x = (prototypes.repeat(64, 1) + 0.1 * torch.rand(256, vc.INPUT_DIM)).clamp(0, 1)
     model = vc.VAE(hidden_dim=64, latent_dim=4)
@@ -24,7 +27,7 @@ def trained():
 def test_reconstruction_errors_are_per_image_bce_of_the_mean_code(trained):
     model, x = trained
     mu = vc.encode_dataset(model, x)[0]
-    errors = vc.reconstruction_errors(model, x, mu, batch_size=50)
+    errors = analysis.reconstruction_errors(model, x, mu, batch_size=50)
     with torch.inference_mode():
         expected = vc.reconstruction_bce(model.decode_logits(model.encode(x)[0]), x).numpy()
     assert errors.shape == (256,)
@@ -34,7 +37,7 @@ def test_reconstruction_errors_are_per_image_bce_of_the_mean_code(trained):
 def test_interpolation_starts_and_ends_at_the_endpoints(trained):
     model, _ = trained
     z_a, z_b = np.zeros(4), np.ones(4)
-    path = vc.latent_path(z_a, z_b, steps=5)
+    path = analysis.latent_path(z_a, z_b, steps=5)
     assert path.shape == (5, 4)
     np.testing.assert_allclose(path[[0, 2, 4]], [z_a, (z_a + z_b) / 2, z_b])
     images = vc.decode_latent(model, path)
@@ -43,10 +46,10 @@ def test_interpolation_starts_and_ends_at_the_endpoints(trained):
 
 def test_kl_per_dimension_sums_to_the_total_kl():
     mu, logvar = torch.randn(50, 6), torch.randn(50, 6) * 0.3
-    per_dim = vc.kl_per_dimension(mu, logvar)
+    per_dim = analysis.kl_per_dimension(mu, logvar)
     assert per_dim.shape == (6,) and (per_dim >= 0).all()
     assert per_dim.sum() == pytest.approx(vc.kl_divergence(mu, logvar).mean().item(), rel=1e-5)
-    assert vc.kl_per_dimension(torch.zeros(5, 3), torch.zeros(5, 3)).tolist() == [0, 0, 0]
+    assert analysis.kl_per_dimension(torch.zeros(5, 3), torch.zeros(5, 3)).tolist() == [0, 0, 0]
 
 
 def test_active_units_on_a_constructed_case():
@@ -59,17 +62,17 @@ def test_active_units_on_a_constructed_case():
         ],
         dim=1,
     )
-    assert vc.active_units(mu).tolist() == [True, True, True, False, False, False]
-    assert vc.active_units(mu, threshold=0.001).sum() == 5
+    assert analysis.active_units(mu).tolist() == [True, True, True, False, False, False]
+    assert analysis.active_units(mu, threshold=0.001).sum() == 5
 
 
 def test_normal_quantiles_and_manifold_grid_axes():
-    values = vc.normal_quantiles(5)
+    values = analysis.normal_quantiles(5)
     np.testing.assert_allclose(values, -values[::-1], atol=1e-12)
     assert values[0] == pytest.approx(-1.6449, abs=1e-4) and values[2] == 0
     torch.manual_seed(0)
     model = vc.VAE(hidden_dim=16, latent_dim=2)
-    grid, axis = vc.manifold_grid(model, 5)
+    grid, axis = analysis.manifold_grid(model, 5)
     assert grid.shape == (5, 5, 28, 28)
     # canto inferior esquerdo: z = (menor z₁, menor z₂); canto superior direito: (maior z₁, maior z₂)
     np.testing.assert_allclose(grid[-1, 0], vc.decode_latent(model, [axis[0], axis[0]])[0], atol=1e-6)
@@ -79,7 +82,7 @@ def test_normal_quantiles_and_manifold_grid_axes():
 def test_dimension_traversal_moves_only_the_chosen_dimension(trained):
     model, _ = trained
     z0 = np.array([0.1, -0.2, 0.3, 0.0])
-    grid = vc.dimension_traversal(model, z0, dims=[2, 0], values=np.array([-1.0, 1.0]))
+    grid = analysis.dimension_traversal(model, z0, dims=[2, 0], values=np.array([-1.0, 1.0]))
     assert grid.shape == (2, 2, 28, 28)
     np.testing.assert_allclose(grid[0, 1], vc.decode_latent(model, [0.1, -0.2, 1.0, 0.0])[0], atol=1e-6)
     np.testing.assert_allclose(grid[1, 0], vc.decode_latent(model, [-1.0, -0.2, 0.3, 0.0])[0], atol=1e-6)
@@ -89,7 +92,7 @@ def test_iwae_with_one_sample_agrees_with_the_elbo(trained):
     model, x = trained
     torch.manual_seed(1)
     repeated = x.repeat(40, 1)  # muitas amostras por imagem: o erro de Monte Carlo cai
-    k1 = vc.iwae_bound(model, repeated, k=1).mean()
+    k1 = analysis.iwae_bound(model, repeated, k=1).mean()
     elbo = -np.mean([vc.evaluate(model, repeated)["loss"] for _ in range(3)])
     assert k1 == pytest.approx(elbo, abs=0.3)
 
@@ -97,7 +100,7 @@ def test_iwae_with_one_sample_agrees_with_the_elbo(trained):
 def test_iwae_bound_grows_with_k_beyond_monte_carlo_error(trained):
     model, x = trained
     torch.manual_seed(2)
-    bounds = {k: vc.iwae_bound(model, x, k, rows_per_chunk=5000) for k in (1, 10, 100)}
+    bounds = {k: analysis.iwae_bound(model, x, k, rows_per_chunk=5000) for k in (1, 10, 100)}
     means = {k: b.mean() for k, b in bounds.items()}
     stderr = {k: b.std() / np.sqrt(len(b)) for k, b in bounds.items()}
     assert all(b.shape == (256,) for b in bounds.values())
@@ -112,5 +115,31 @@ def test_knn_accuracy_separates_clusters_and_not_noise():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), 60)
     clusters = rng.normal(size=(180, 2)) * 0.1 + labels[:, None] * 5.0
-    assert vc.knn_accuracy(clusters, labels) == 1.0
-    assert vc.knn_accuracy(rng.normal(size=(180, 2)), labels) < 0.6
+    assert analysis.knn_accuracy(clusters, labels) == 1.0
+    assert analysis.knn_accuracy(rng.normal(size=(180, 2)), labels) < 0.6
+
+
+def test_moving_along_components_changes_only_that_component():
+    rng = np.random.default_rng(0)
+    mu = rng.normal(size=(300, 6)) * np.array([3, 2, 1, 0.5, 0.2, 0.1])
+    pca = PCA().fit(mu)
+    z0 = mu[0]
+    start = pca.transform(z0[None])[0]
+    np.testing.assert_allclose(analysis.move_along_components(pca, z0, start[:2]), z0)
+    moved = pca.transform(analysis.move_along_components(pca, z0, [start[0] + 1.0, start[1]])[None])[0]
+    np.testing.assert_allclose(moved - start, [1, 0, 0, 0, 0, 0], atol=1e-9)
+
+
+def test_component_traversal_shape_and_center():
+    torch.manual_seed(0)
+    model = vc.VAE(hidden_dim=32, latent_dim=4)
+    mu = vc.encode_dataset(model, torch.rand(50, vc.INPUT_DIM))[0].numpy()
+    pca = PCA().fit(mu)
+    traversal = analysis.component_traversal(model, pca, mu[0], n_components=2, steps=5, span=2.0)
+    assert traversal.shape == (2, 5, 28, 28)
+    assert not np.allclose(traversal[0, 0], traversal[0, -1])
+
+
+def test_tsne_2d_gives_one_point_per_code():
+    points = analysis.tsne_2d(np.random.default_rng(0).normal(size=(120, 5)), seed=0)
+    assert points.shape == (120, 2) and np.isfinite(points).all()

@@ -57,7 +57,9 @@ def test_committed_notebook_is_an_executed_default_run():
 
 
 def run_report(tmp_path, name, **parameters):
-    """Executa o relatório com papermill; devolve (notebook executado, erro ou None)."""
+    """Executa o relatório com papermill (checkpoints em `tmp_path/ck`, salvo outra pasta ou arquivo);
+    devolve (notebook executado, erro ou None)."""
+    parameters.setdefault("CHECKPOINT_DIR", str(tmp_path / "ck"))
     output = tmp_path / f"{name}.ipynb"
     error = None
     try:
@@ -73,11 +75,10 @@ def report_text(nb) -> str:
 
 @pytest.mark.usefixtures("mnist_dir")
 def test_report_runs_headless_then_reuses_its_checkpoint(tmp_path):
-    """O relatório roda com papermill em 1 época num subconjunto; depois, com SKIP_TRAINING, reaproveita o
-    checkpoint salvo e chega à mesma perda de teste sem treinar."""
-    checkpoint = str(tmp_path / "vae.pt")
+    """O relatório roda com papermill em 1 época num subconjunto e diz que checkpoint gravou; depois, com
+    SKIP_TRAINING, reaproveita o checkpoint da mesma configuração e chega à mesma perda de teste sem treinar."""
     figures = tmp_path / "figuras"
-    nb, error = run_report(tmp_path, "curto", **TINY, CHECKPOINT_PATH=checkpoint, FIGURES_DIR=str(figures))
+    nb, error = run_report(tmp_path, "curto", **TINY, FIGURES_DIR=str(figures))
     assert error is None, error
     saved = sorted(p.name for p in figures.glob("*.png"))
     assert saved == [f"{name}.png" for name in FIGURE_NAMES]
@@ -87,17 +88,20 @@ def test_report_runs_headless_then_reuses_its_checkpoint(tmp_path):
     assert "t-SNE de 300 pontos" in text and "Parâmetros treináveis: 652.824" in text
     assert "não** são log-verossimilhanças" in text  # pixels cinza: o aviso, não a comparação com artigos
     test_line = re.search(r"Teste — perda: .*", text).group()
+    name = "mlp400-z20-beta1-lr0.001-b128-seed42-val500-n2000-e1.pt"
+    assert f"Treino do zero até a época 1; checkpoint em {tmp_path / 'ck' / name}" in text
+    assert {p.name for p in (tmp_path / "ck").glob("*.pt")} == {name, name.replace("z20", "z2")}  # e o VAE 2-D
 
-    reused, error = run_report(tmp_path, "reuso", **TINY, CHECKPOINT_PATH=checkpoint, SKIP_TRAINING=True)
+    reused, error = run_report(tmp_path, "reuso", **TINY, SKIP_TRAINING=True)
     assert error is None, error
-    assert "treino pulado" in report_text(reused)
+    assert f"Checkpoint {tmp_path / 'ck' / name} reutilizado" in report_text(reused)
     assert re.search(r"Teste — perda: .*", report_text(reused)).group() == test_line
 
 
 @pytest.mark.usefixtures("mnist_dir")
 def test_binarized_run_compares_with_the_literature(tmp_path):
     """Com BINARIZE=True o relatório treina em MNIST binarizado e põe o limite ao lado de Burda et al."""
-    nb, error = run_report(tmp_path, "binarizado", **TINY, CHECKPOINT_PATH=str(tmp_path / "vae.pt"), BINARIZE=True)
+    nb, error = run_report(tmp_path, "binarizado", **TINY, BINARIZE=True)
     assert error is None, error
     text = report_text(nb)
     assert "−86,76 nats" in text and "Burda et al. (2015) com k = 5.000" in text

@@ -1,4 +1,4 @@
-"""Testes unitários de vae_core: forma, matemática da perda, treino e funções de análise."""
+"""vae_core: o modelo (formas, reparametrização), a perda (KL, BCE, β) e o treino (épocas, fit, callbacks)."""
 
 import math
 
@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from sklearn.decomposition import PCA
 from torch.distributions import Normal
 
 import vae_core as vc
+from vae_tools.mnist import binarize_fixed
+from vae_tools.parameters import seed_everything
 
 
 @pytest.fixture
@@ -99,23 +100,39 @@ def test_uint8_training_images_train_exactly_like_floats():
     assert stats_u8 == stats_f and torch.equal(weights_u8, weights_f)
 
 
+def fit(model, x, val_x, num_epochs, seed=0, **kwargs):
+    optimizer = vc.make_optimizer(model, 1e-3)
+    return vc.fit(model, optimizer, x, val_x, num_epochs, 16, torch.Generator().manual_seed(seed), **kwargs)
+
+
 def test_fit_records_one_value_per_epoch_and_metric(model):
     x = torch.rand(40, vc.INPUT_DIM)
-    history = vc.fit(model, vc.make_optimizer(model, 1e-3), x, x[:10], 3, 16, seed=0, progress=False)
+    history = fit(model, x, x[:10], 3)
     metrics = {f"{s}_{m}" for s in ("train", "val") for m in vc.METRICS}
-    assert set(history) == metrics | {"snapshot_epochs", "snapshots"}
+    assert set(history) == metrics
     assert all(len(history[key]) == 3 for key in metrics)
-    assert history["snapshots"] == []
 
 
-def test_fit_keeps_reconstructions_every_k_epochs_and_at_the_end(model):
+def test_fit_calls_each_callback_after_every_epoch_with_the_history_so_far(model):
+    x, calls = torch.rand(40, vc.INPUT_DIM), []
+    fit(model, x, x[:10], 3, callbacks=[lambda epoch, history: calls.append((epoch, len(history["val_loss"])))])
+    assert calls == [(1, 1), (2, 2), (3, 3)]
+
+
+def test_fit_continues_a_history_from_the_next_epoch_in_place(model):
     x = torch.rand(40, vc.INPUT_DIM)
-    history = vc.fit(model, vc.make_optimizer(model, 1e-3), x, x[:10], 5, 16, seed=0, progress=False,
-                     snapshot_x=x[:4], snapshot_every=2)  # fmt: skip
-    assert history["snapshot_epochs"] == [2, 4, 5]
-    last = np.array(history["snapshots"][-1], dtype=np.uint8)
-    assert last.shape == (4, 28, 28)
-    np.testing.assert_allclose(last / 255, vc.reconstruct(model, x[:4]), atol=0.5 / 255 + 1e-6)
+    history = fit(model, x, x[:10], 2)
+    epochs = []
+    same = fit(model, x, x[:10], 4, history=history, callbacks=[lambda epoch, h: epochs.append(epoch)])
+    assert same is history and len(history["train_loss"]) == 4 and epochs == [3, 4]
+
+
+def test_fit_tells_the_epoch_where_the_loss_diverged(model):
+    x = torch.rand(40, vc.INPUT_DIM)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e12)
+    with pytest.raises(vc.TrainingDiverged) as error:
+        vc.fit(model, optimizer, x, x[:10], 3, 16, torch.Generator().manual_seed(0))
+    assert error.value.epoch >= 1 and error.value.batch >= 1
 
 
 def test_dynamic_binarization_trains_on_fresh_binary_samples(model):
@@ -126,17 +143,17 @@ def test_dynamic_binarization_trains_on_fresh_binary_samples(model):
     vc.train_epoch(model, vc.make_optimizer(model, 1e-3), x, 16, binarize=True)
     assert all(set(b.unique().tolist()) == {0.0, 1.0} for b in seen)
     assert not torch.equal(seen[0], seen[1])
-    fixed = vc.binarize_fixed(x, seed=3)
-    assert torch.equal(fixed, vc.binarize_fixed(x, seed=3)) and set(fixed.unique().tolist()) == {0.0, 1.0}
+    fixed = binarize_fixed(x, seed=3)
+    assert torch.equal(fixed, binarize_fixed(x, seed=3)) and set(fixed.unique().tolist()) == {0.0, 1.0}
 
 
 def test_same_seed_same_losses_different_seed_different_losses():
     x = torch.rand(64, vc.INPUT_DIM)
 
     def run(seed):
-        vc.seed_everything(seed, num_threads=1)
+        seed_everything(seed, num_threads=1)
         model = vc.VAE(hidden_dim=16, latent_dim=3)
-        return vc.fit(model, vc.make_optimizer(model, 1e-3), x, x[:16], 2, 16, seed, progress=False)
+        return fit(model, x, x[:16], 2, seed)
 
     assert run(5) == run(5)
     assert run(5) != run(6)
@@ -154,57 +171,61 @@ def test_encode_decode_and_sample_shapes(model):
     np.testing.assert_array_equal(samples, vc.sample_images(model, 6, seed=0))
 
 
-def test_image_grid_places_images_row_by_row():
-    images = np.arange(5 * 2 * 3).reshape(5, 2, 3)
-    grid = vc.image_grid(images, ncols=3)
-    assert grid.shape == (4, 9)
-    np.testing.assert_array_equal(grid[0:2, 3:6], images[1])
-    np.testing.assert_array_equal(grid[2:4, 3:6], images[4])
-    assert not grid[2:4, 6:9].any()
+def test_beta_one_is_the_classic_loss_and_beta_scales_only_the_kl_gradient(model):
+    torch.manual_seed(5)
+    x = torch.rand(8, vc.INPUT_DIM)
+    logits, mu, logvar = model(x)
+    bce, kl = vc.loss_terms(logits, x, mu, logvar)
+    assert torch.equal(vc.training_loss(bce, kl), bce + kl)
+    params = list(model.parameters())
+
+    def grads(loss):
+        return torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+
+    g_bce, g_kl, g_beta = grads(bce), grads(kl), grads(vc.training_loss(bce, kl, beta=4.0))
+    for gb, gk, g in zip(g_bce, g_kl, g_beta):
+        expected = (0 if gb is None else gb) + 4.0 * (0 if gk is None else gk)
+        torch.testing.assert_close(g, expected, rtol=1e-4, atol=1e-4)
+    assert any(gk is not None and gk.abs().sum() > 0 for gk in g_kl), "a KL não tem gradiente"
 
 
-def test_moving_along_components_changes_only_that_component():
-    rng = np.random.default_rng(0)
-    mu = rng.normal(size=(300, 6)) * np.array([3, 2, 1, 0.5, 0.2, 0.1])
-    pca = PCA().fit(mu)
-    z0 = mu[0]
-    start = pca.transform(z0[None])[0]
-    np.testing.assert_allclose(vc.move_along_components(pca, z0, start[:2]), z0)
-    moved = pca.transform(vc.move_along_components(pca, z0, [start[0] + 1.0, start[1]])[None])[0]
-    np.testing.assert_allclose(moved - start, [1, 0, 0, 0, 0, 0], atol=1e-9)
+def test_beta_changes_training_but_the_reported_loss_stays_the_true_elbo():
+    x = torch.rand(48, vc.INPUT_DIM, generator=torch.Generator().manual_seed(0))
+
+    def one_epoch(beta):
+        torch.manual_seed(0)
+        model = vc.VAE(hidden_dim=16, latent_dim=3)
+        stats = vc.train_epoch(
+            model, vc.make_optimizer(model, 1e-2), x, 16, torch.Generator().manual_seed(1), beta=beta
+        )
+        return stats
+
+    classic, heavy = one_epoch(1.0), one_epoch(8.0)
+    assert heavy["loss"] == pytest.approx(heavy["bce"] + heavy["kl"])  # o −ELBO, não BCE + 8·KL
+    assert heavy["kl"] < classic["kl"]
 
 
-def test_component_traversal_shape_and_center(model):
-    mu = vc.encode_dataset(model, torch.rand(50, vc.INPUT_DIM))[0].numpy()
-    pca = PCA().fit(mu)
-    traversal = vc.component_traversal(model, pca, mu[0], n_components=2, steps=5, span=2.0)
-    assert traversal.shape == (2, 5, 28, 28)
-    assert not np.allclose(traversal[0, 0], traversal[0, -1])
+def test_conv_vae_has_the_same_latent_interface_and_learns():
+    torch.manual_seed(6)
+    model = vc.build_model("conv", latent_dim=5)
+    x = (torch.rand(4, vc.INPUT_DIM) > 0.7).float().repeat(8, 1)
+    logits, mu, logvar = model(x)
+    assert logits.shape == (32, vc.INPUT_DIM) and mu.shape == logvar.shape == (32, 5)
+    assert model.decode_logits(torch.randn(3, 2, 5)).shape == (3, 2, vc.INPUT_DIM)
+    assert vc.decode_latent(model, torch.zeros(2, 5)).shape == (2, 28, 28)
+    optimizer = vc.make_optimizer(model, 3e-3)
+    before = vc.evaluate(model, x)["loss"]
+    for _ in range(15):
+        vc.train_epoch(model, optimizer, x, batch_size=16, generator=torch.Generator().manual_seed(0))
+    assert vc.evaluate(model, x)["loss"] < 0.8 * before
 
 
-def test_slider_callback_redraws_a_different_image(model):
-    mu = vc.encode_dataset(model, torch.rand(50, vc.INPUT_DIM))[0].numpy()
-    pca = PCA().fit(mu)
-    explorer = vc.latent_explorer(model, pca, mu[0], n_components=3)
-    sliders = explorer.children[:3]
-    assert [s.description for s in sliders] == ["CP 1", "CP 2", "CP 3"]
-    first = explorer.result.copy()
-    np.testing.assert_allclose(first, vc.decode_latent(model, mu[0])[0], atol=0.02)
-    picture = explorer.children[-1]
-    shown = bytes(picture.value)
-    assert shown.startswith(b"\x89PNG")
-    sliders[0].value = sliders[0].max
-    assert explorer.result.shape == (28, 28)
-    assert np.abs(explorer.result - first).max() > 1e-3
-    assert bytes(picture.value) != shown, "a imagem mostrada não mudou"
-
-
-def test_tsne_2d_gives_one_point_per_code():
-    points = vc.tsne_2d(np.random.default_rng(0).normal(size=(120, 5)), seed=0)
-    assert points.shape == (120, 2) and np.isfinite(points).all()
-
-
-def test_br_number():
-    assert vc.br_number(652824) == "652.824"
-    assert vc.br_number(103.914, 2) == "103,91"
-    assert vc.br_number(-0.5, 1) == "-0,5"
+def test_conv_parameter_count_and_unknown_architecture():
+    c, d = vc.CONV_CHANNELS, 20
+    flat = 2 * c * 7 * 7
+    expected = (16 * c + c) + (16 * c * 2 * c + 2 * c) + 2 * (flat * d + d) + (d * flat + flat)
+    expected += (16 * 2 * c * c + c) + (16 * c + 1)
+    assert vc.count_parameters(vc.build_model("conv", d)) == expected
+    assert vc.count_parameters(vc.build_model("mlp", d, 400)) == 652_824
+    with pytest.raises(ValueError, match="Arquitetura desconhecida"):
+        vc.build_model("rnn")

@@ -1,0 +1,20 @@
+"""vae_tools.figures: a grade de imagens e os números à brasileira."""
+
+import numpy as np
+
+from vae_tools.figures import br_number, image_grid
+
+
+def test_image_grid_places_images_row_by_row():
+    images = np.arange(5 * 2 * 3).reshape(5, 2, 3)
+    grid = image_grid(images, ncols=3)
+    assert grid.shape == (4, 9)
+    np.testing.assert_array_equal(grid[0:2, 3:6], images[1])
+    np.testing.assert_array_equal(grid[2:4, 3:6], images[4])
+    assert not grid[2:4, 6:9].any()
+
+
+def test_br_number():
+    assert br_number(652824) == "652.824"
+    assert br_number(103.914, 2) == "103,91"
+    assert br_number(-0.5, 1) == "-0,5"

@@ -1,0 +1,110 @@
+"""vae_tools.training: o treino com checkpoints, reconstruções e barra pendurados em `vae_core.fit`;
+retomada exata (inclusive depois de um SIGKILL de verdade), Ctrl+C e NaN."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import TINY, run_tiny, tiny_data
+
+import vae_core as vc
+from vae_tools import checkpoints, training
+
+TESTS = Path(__file__).resolve().parent
+KILL_DATA, KILL_EPOCHS = 2000, 40
+
+
+def same_weights(a, b) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_snapshots_every_k_epochs_and_at_the_end(tmp_path):
+    x = tiny_data(40)
+    plan = checkpoints.plan_run(TINY | {"CHECKPOINT_DIR": str(tmp_path), "NUM_EPOCHS": 5})
+    model, optimizer = training.build(plan.config)
+    history = training.train(plan, model, optimizer, x, x[:10], progress=False, snapshot_x=x[:4], snapshot_every=2)
+    assert history["snapshot_epochs"] == [2, 4, 5]
+    last = history["snapshots"][-1].numpy()
+    assert last.shape == (4, 28, 28) and last.dtype == np.uint8
+    np.testing.assert_allclose(last / 255, vc.reconstruct(model, x[:4]), atol=0.5 / 255 + 1e-6)
+    assert checkpoints.load_checkpoint(plan.path)["history"]["snapshot_epochs"] == [2, 4, 5]
+
+
+def test_resumed_run_ends_bitwise_equal_to_uninterrupted_run(tmp_path):
+    straight, straight_model, _ = run_tiny(tmp_path / "direto")
+    path = tmp_path / "vae.pt"
+    run_tiny(tmp_path, NUM_EPOCHS=1, CHECKPOINT_PATH=str(path))  # "interrompido" depois da época 1
+    resumed, resumed_model, plan = run_tiny(tmp_path, RESUME=True, CHECKPOINT_PATH=str(path))
+    assert plan.action == "continuar" and plan.state["epoch"] == 1
+    assert resumed == straight and same_weights(resumed_model, straight_model)
+    assert checkpoints.load_checkpoint(path)["epoch"] == 3
+
+
+def kill_child(folder: str):
+    """O processo filho do teste de SIGKILL: um treino de KILL_EPOCHS épocas com checkpoints em `folder`."""
+    run_tiny(folder, x=tiny_data(KILL_DATA), NUM_EPOCHS=KILL_EPOCHS, TRAIN_SIZE=KILL_DATA, HIDDEN_DIM=64)
+
+
+def test_sigkill_after_a_saved_epoch_then_rerun_gives_the_uninterrupted_losses(tmp_path):
+    folder = tmp_path / "morto"
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(TESTS)!r}); import test_training as t; "
+         f"t.kill_child({str(folder)!r})"]
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not list(folder.glob("*.pt")) and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert child.returncode == -signal.SIGKILL, "o filho terminou antes de ser morto"
+    (path,) = folder.glob("*.pt")
+    killed_at = checkpoints.load_checkpoint(path)["epoch"]
+    assert 1 <= killed_at < KILL_EPOCHS
+
+    changes = {"x": tiny_data(KILL_DATA), "NUM_EPOCHS": KILL_EPOCHS, "TRAIN_SIZE": KILL_DATA, "HIDDEN_DIM": 64}
+    resumed, resumed_model, plan = run_tiny(folder, **changes)  # os mesmos parâmetros: continua sozinho
+    assert plan.action == "continuar" and plan.state["epoch"] == killed_at
+    straight, straight_model, _ = run_tiny(tmp_path / "direto", **changes)
+    assert resumed == straight and same_weights(resumed_model, straight_model)
+
+
+def test_keyboard_interrupt_keeps_history_and_says_how_to_continue(tmp_path, monkeypatch, capsys):
+    real_epoch, calls = vc.train_epoch, []
+
+    def interrupted_on_second_epoch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(vc, "train_epoch", interrupted_on_second_epoch)
+    history, _, plan = run_tiny(tmp_path, NUM_EPOCHS=4)
+    assert len(history["train_loss"]) == 1
+    message = capsys.readouterr().out
+    assert "interrompido pelo usuário durante a época 2" in message
+    assert f"checkpoint da época 1 está guardado em {plan.path}" in message and "mesmos parâmetros" in message
+
+
+def test_absurd_learning_rate_stops_with_epoch_batch_and_cause(tmp_path, monkeypatch):
+    path = tmp_path / "vae.pt"
+    run_tiny(tmp_path, NUM_EPOCHS=1, CHECKPOINT_PATH=str(path))
+    good = path.read_bytes()
+
+    def restore_with_absurd_rate(state, model, optimizer, generator):
+        history = checkpoints.restore_checkpoint(state, model, optimizer, generator)
+        optimizer.param_groups[0]["lr"] = 1e12
+        return history
+
+    monkeypatch.setattr(training, "restore_checkpoint", restore_with_absurd_rate)
+    with pytest.raises(vc.TrainingDiverged) as error:
+        run_tiny(tmp_path, NUM_EPOCHS=3, CHECKPOINT_PATH=str(path))
+    message = str(error.value)
+    assert "NaN/infinito na época 2, lote" in message and "taxa de aprendizado" in message
+    assert path.read_bytes() == good  # o último checkpoint bom ficou

@@ -1,0 +1,34 @@
+"""Figuras e números: grade de imagens, figura mostrada e salva em PNG, números à brasileira."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def image_grid(images: np.ndarray, ncols: int) -> np.ndarray:
+    """Junta imagens (n, h, w) numa única matriz com `ncols` colunas (para um só `imshow`),
+    linha a linha, sem bordas; a última linha é completada com zeros."""
+    import torch
+    from torchvision.utils import make_grid
+
+    grid = make_grid(torch.as_tensor(np.asarray(images))[:, None], nrow=ncols, padding=0)
+    return grid[0].numpy()
+
+
+def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
+    """Mostra a figura no notebook e, se `folder` for dado, salva-a também como `folder/name.png`."""
+    import matplotlib.pyplot as plt
+
+    if folder is not None:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(folder) / f"{name}.png", dpi=110, bbox_inches="tight")
+    plt.show()
+
+
+def br_number(value: float, decimals: int = 0) -> str:
+    """Formata um número à brasileira: milhar com ponto, decimal com vírgula (12.345,6)."""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")

@@ -1,0 +1,172 @@
+"""Parâmetros e ambiente: validação dos parâmetros dos notebooks, dispositivo, semente e threads."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import vae_core as vc
+from vae_tools.figures import br_number
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MNIST_TRAIN_SIZE = 60_000
+MNIST_TEST_SIZE = 10_000
+TSNE_MIN_SAMPLES = 50  # o t-SNE precisa de mais pontos que a perplexidade (30)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class ParameterError(ValueError):
+    """Parâmetro inválido; a mensagem diz qual, o valor recebido e o que é permitido."""
+
+
+def reject(name: str, value, allowed: str):
+    raise ParameterError(
+        f"Parâmetro {name} inválido: recebido {value!r} ({type(value).__name__}); permitido: {allowed}."
+    )
+
+
+# ---------------------------------------------------------------- ambiente
+
+
+def available_devices() -> list[str]:
+    """Dispositivos que esta máquina tem de fato."""
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found.append("cuda")
+    if torch.backends.mps.is_available():
+        found.append("mps")
+    return found
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Traduz "auto"/"cpu"/"cuda"/"mps" em um `torch.device`; "auto" escolhe o mais rápido disponível."""
+    found = available_devices()
+    if name == "auto":
+        return torch.device(found[-1] if len(found) > 1 else "cpu")
+    if name not in found:
+        raise ParameterError(
+            f"Parâmetro DEVICE inválido: recebido {name!r}, mas não há {name.upper()} disponível nesta máquina; "
+            f"permitido aqui: {', '.join(['auto', *found])}."
+        )
+    return torch.device(name)
+
+
+def default_num_threads() -> int:
+    """Número de núcleos que este processo pode usar."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def seed_everything(seed: int, num_threads: int | None = None) -> int:
+    """Semeia Python, NumPy e torch e fixa o número de threads (necessário para reprodutibilidade).
+
+    Devolve o número de threads usado.
+    """
+    num_threads = num_threads or default_num_threads()
+    torch.set_num_threads(num_threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return num_threads
+
+
+# ---------------------------------------------------------------- conversões
+
+
+def integer(name: str, value, low: int, high: int | None = None) -> int:
+    """Inteiro em [low, high]; aceita texto com um inteiro (como o papermill pode passar)."""
+    allowed = f"inteiro ≥ {low}" if high is None else f"inteiro entre {br_number(low)} e {br_number(high)}"
+    number = None
+    if isinstance(value, str):
+        number = int(value.strip()) if value.strip().lstrip("+-").isdigit() else None
+    elif isinstance(value, int | np.integer) and not isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if number is None or number < low or (high is not None and number > high):
+        reject(name, value, allowed)
+    return number
+
+
+def positive_float(name: str, value) -> float:
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if isinstance(value, bool) or not math.isfinite(number) or number <= 0:
+        reject(name, value, "número finito > 0 (por exemplo 1e-3)")
+    return number
+
+
+def boolean(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "sim": True, "yes": True, "false": False, "não": False, "nao": False, "no": False}
+    if isinstance(value, str) and value.strip().lower() in words:
+        return words[value.strip().lower()]
+    reject(name, value, "True ou False (também 'sim'/'não', 'true'/'false')")
+
+
+def optional_path(name: str, value):
+    if value is not None and not isinstance(value, str | os.PathLike):
+        reject(name, value, "None ou um caminho de pasta/arquivo")
+    return value
+
+
+# ---------------------------------------------------------------- os parâmetros do relatório
+
+
+PARAMETER_NAMES = (
+    "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "ARCH", "BETA", "LEARNING_RATE", "SEED",
+    "VAL_SIZE", "TRAIN_SIZE", "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS",
+    "EXPLORE_DIGIT", "CHECKPOINT_DIR", "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING", "FIGURES_DIR",
+    "SNAPSHOT_EVERY", "BINARIZE", "IWAE_SIZE", "IWAE_LARGE_K", "IWAE_LARGE_SIZE", "EPOCHS_2D",
+)  # fmt: skip
+
+
+def validate_training(p: dict) -> dict:
+    """Confere os parâmetros que definem um treino (modelo, dados, otimização, dispositivo)."""
+    for name in ("BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM"):
+        p[name] = integer(name, p[name], 1)
+    if p["ARCH"] not in vc.ARCHITECTURES:
+        reject("ARCH", p["ARCH"], " ou ".join(f'"{a}"' for a in vc.ARCHITECTURES))
+    p["BETA"] = positive_float("BETA", p["BETA"])
+    p["LEARNING_RATE"] = positive_float("LEARNING_RATE", p["LEARNING_RATE"])
+    p["SEED"] = integer("SEED", p["SEED"], 0)
+    p["VAL_SIZE"] = integer("VAL_SIZE", p["VAL_SIZE"], 1, MNIST_TRAIN_SIZE - 1)
+    if p["TRAIN_SIZE"] is not None:
+        p["TRAIN_SIZE"] = integer("TRAIN_SIZE", p["TRAIN_SIZE"], 1, MNIST_TRAIN_SIZE - p["VAL_SIZE"])
+    if p["NUM_THREADS"] is not None:
+        p["NUM_THREADS"] = integer("NUM_THREADS", p["NUM_THREADS"], 1)
+    for name in ("PROGRESS", "RESUME", "SKIP_TRAINING", "BINARIZE"):
+        p[name] = boolean(name, p[name])
+    if p["RESUME"] and p["SKIP_TRAINING"]:
+        reject("SKIP_TRAINING", True, "False quando RESUME=True (retomar treina; pular não treina)")
+    if p["DEVICE"] not in DEVICES:
+        reject("DEVICE", p["DEVICE"], ", ".join(DEVICES))
+    resolve_device(p["DEVICE"])
+    for name in ("DATA_DIR", "CHECKPOINT_DIR", "CHECKPOINT_PATH"):
+        optional_path(name, p[name])
+    return p
+
+
+def validate_params(params: dict) -> dict:
+    """Confere e normaliza os parâmetros do relatório antes de qualquer trabalho demorado.
+
+    Aceita os valores como o papermill os entrega (inclusive texto) e devolve-os com os tipos
+    certos. Um valor inválido levanta `ParameterError` com o nome, o valor e o que é permitido.
+    """
+    p = validate_training(dict(params))
+    p["TSNE_SAMPLES"] = integer("TSNE_SAMPLES", p["TSNE_SAMPLES"], TSNE_MIN_SAMPLES, MNIST_TEST_SIZE)
+    p["N_SLIDERS"] = integer("N_SLIDERS", p["N_SLIDERS"], 1, p["LATENT_DIM"])
+    p["EXPLORE_DIGIT"] = integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
+    for name in ("SNAPSHOT_EVERY", "IWAE_LARGE_K", "EPOCHS_2D"):
+        p[name] = integer(name, p[name], 1)
+    for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
+        p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)
+    optional_path("FIGURES_DIR", p["FIGURES_DIR"])
+    return p
