@@ -6,6 +6,8 @@ módulo do projeto: dados, parâmetros, checkpoints, análises e figuras ficam n
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -197,19 +199,20 @@ def train_epoch(
 
 @torch.inference_mode()
 def evaluate(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
-    """Médias por imagem do −ELBO, da BCE e da KL em `x`, com um z amostrado por imagem
-    (a mesma estimativa do treino), em lotes grandes e sem gradiente."""
+    """Médias por imagem do −ELBO, da BCE e da KL em `x` (floats, ou uint8 convertido lote a lote),
+    com um z amostrado por imagem (a mesma estimativa do treino), em lotes grandes e sem gradiente."""
     model.eval()
     totals = torch.zeros(2, device=x.device)
-    for batch in x.split(batch_size):
+    for batch in map(to_float, x.split(batch_size)):
         logits, mu, logvar = model(batch)
         totals += torch.stack(loss_terms(logits, batch, mu, logvar))
     return _per_image(totals, len(x))
 
 
 def new_history() -> dict[str, list]:
-    """Histórico vazio: uma lista por época de `train_*` e `val_*` para perda, BCE e KL."""
-    return {f"{split}_{m}": [] for split in ("train", "val") for m in METRICS}
+    """Histórico vazio: uma lista por época de `train_*` e `val_*` para perda, BCE e KL, e dos
+    segundos de treino de cada época (`seconds`, sem a avaliação)."""
+    return {f"{split}_{m}": [] for split in ("train", "val") for m in METRICS} | {"seconds": []}
 
 
 def fit(
@@ -235,11 +238,13 @@ def fit(
     """
     history = new_history() if history is None else history
     for epoch in range(len(history["train_loss"]) + 1, num_epochs + 1):
+        start = time.perf_counter()
         try:
             stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator, binarize, beta)}
         except TrainingDiverged as error:
             error.epoch = epoch
             raise
+        history["seconds"].append(time.perf_counter() - start)
         stats["val"] = evaluate(model, val_x)
         for split, values in stats.items():
             for m in METRICS:

@@ -34,36 +34,34 @@
 # sem editar o notebook: `papermill notebooks/vae_mnist.ipynb saida.ipynb -p NUM_EPOCHS 5`.
 
 # %% tags=["parameters"]
-BATCH_SIZE = 128  # imagens por lote
-NUM_EPOCHS = 20  # épocas de treino
-LATENT_DIM = 20  # dimensão do espaço latente z
-HIDDEN_DIM = 400  # neurônios da camada oculta (codificador e decodificador) do modelo "mlp"
-ARCH = "mlp"  # "mlp" (o clássico, totalmente conectado) ou "conv" (convolucional)
-BETA = 1.0  # peso da KL no treino: 1 é o ELBO clássico; outro valor, um β-VAE
-LEARNING_RATE = 1e-3  # taxa de aprendizado do Adam
-SEED = 42  # semente de tudo: partição, inicialização, ordem dos lotes, amostras
-VAL_SIZE = 5000  # imagens de validação tiradas das 60.000 de treino
-TRAIN_SIZE = None  # None = todas as que sobram (55.000); um inteiro usa um subconjunto
-DATA_DIR = None  # None = data/ na raiz do projeto (ou a variável VAE_MNIST_DATA_DIR)
-DEVICE = "auto"  # "auto", "cpu", "cuda" ou "mps"
-NUM_THREADS = None  # None = todos os núcleos disponíveis; fixo durante a execução
-PROGRESS = True  # barra de progresso do treino
-TSNE_SAMPLES = 5000  # imagens de teste projetadas pelo t-SNE (até 10.000)
-N_SLIDERS = 5  # componentes principais exploradas com controles deslizantes
-EXPLORE_DIGIT = 3  # dígito de teste de onde a exploração parte
-CHECKPOINT_DIR = (
-    None  # None = checkpoints/ na raiz (ou a variável VAE_MNIST_CHECKPOINT_DIR): um arquivo por configuração
-)
-CHECKPOINT_PATH = None  # None = o arquivo da configuração em CHECKPOINT_DIR; ou um arquivo escolhido
-RESUME = False  # True = exige um checkpoint para continuar (sem ele, erro); o padrão continua ou reutiliza sozinho
-SKIP_TRAINING = False  # True = exige o checkpoint completo desta configuração e nunca treina
-FIGURES_DIR = None  # None = não salva; uma pasta = cada figura também vira um PNG com nome fixo
-SNAPSHOT_EVERY = 1  # a cada quantas épocas reconstruir os 8 dígitos de acompanhamento
-BINARIZE = False  # True = MNIST binarizado dinamicamente (verossimilhança de Bernoulli de verdade)
-IWAE_SIZE = 2000  # imagens de teste no limite de importância com k = 1, 10 e 100
-IWAE_LARGE_K = 1000  # um k maior, num subconjunto menor
-IWAE_LARGE_SIZE = 200  # imagens de teste para o k maior
-EPOCHS_2D = 3  # épocas do VAE com z 2-D (a variedade de Kingma & Welling)
+BATCH_SIZE: int = 128  # imagens por lote
+NUM_EPOCHS: int = 20  # épocas de treino
+LATENT_DIM: int = 20  # dimensão do espaço latente z
+HIDDEN_DIM: int = 400  # neurônios da camada oculta (codificador e decodificador) do modelo "mlp"
+ARCH: str = "mlp"  # "mlp" (o clássico, totalmente conectado) ou "conv" (convolucional)
+BETA: float = 1.0  # peso da KL no treino: 1 é o ELBO clássico; outro valor, um β-VAE
+LEARNING_RATE: float = 1e-3  # taxa de aprendizado do Adam
+SEED: int = 42  # semente de tudo: partição, inicialização, ordem dos lotes, amostras
+VAL_SIZE: int = 5000  # imagens de validação tiradas das 60.000 de treino
+TRAIN_SIZE: "int or None" = None  # None: todas as que sobram (55.000); um inteiro usa um subconjunto
+DATA_DIR: "str or None" = None  # None: data/ na raiz do projeto (ou a variável VAE_MNIST_DATA_DIR)
+DEVICE: str = "auto"  # "auto", "cpu", "cuda" ou "mps"
+NUM_THREADS: "int or None" = None  # None: todos os núcleos disponíveis; fixo durante a execução
+PROGRESS: bool = True  # barra de progresso do treino
+TSNE_SAMPLES: int = 5000  # imagens de teste projetadas pelo t-SNE (até 10.000)
+N_SLIDERS: int = 5  # componentes principais exploradas com controles deslizantes
+EXPLORE_DIGIT: int = 3  # dígito de teste de onde a exploração parte
+CHECKPOINT_DIR: "str or None" = None  # None: checkpoints/ na raiz (ou VAE_MNIST_CHECKPOINT_DIR), um por configuração
+CHECKPOINT_PATH: "str or None" = None  # None: o arquivo da configuração em CHECKPOINT_DIR; ou um arquivo escolhido
+RESUME: bool = False  # True: exige um checkpoint para continuar; o padrão já continua ou reutiliza sozinho
+SKIP_TRAINING: bool = False  # True: exige o checkpoint completo desta configuração e nunca treina
+FIGURES_DIR: "str or None" = None  # None: não salva; uma pasta: cada figura também vira um PNG com nome fixo
+SNAPSHOT_EVERY: int = 1  # a cada quantas épocas reconstruir os 8 dígitos de acompanhamento
+BINARIZE: bool = False  # True: MNIST binarizado dinamicamente (verossimilhança de Bernoulli de verdade)
+IWAE_SIZE: int = 2000  # imagens de teste no limite de importância com k de 1, 10 e 100
+IWAE_LARGE_K: int = 1000  # um k maior, num subconjunto menor
+IWAE_LARGE_SIZE: int = 200  # imagens de teste para o k maior
+EPOCHS_2D: int = 3  # épocas do VAE com z 2-D (a variedade de Kingma & Welling)
 
 # %% [markdown]
 # ## 1. Importação das bibliotecas

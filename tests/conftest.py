@@ -43,6 +43,11 @@ TINY = {
 }  # fmt: skip
 
 
+def losses(history: dict) -> dict:
+    """O histórico sem os segundos de cada época (que variam de uma execução para outra)."""
+    return {key: values for key, values in history.items() if key != "seconds"}
+
+
 def tiny_data(n: int = 64) -> torch.Tensor:
     return torch.rand(n, vc.INPUT_DIM, generator=torch.Generator().manual_seed(0))
 

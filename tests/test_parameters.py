@@ -19,7 +19,7 @@ def defaults() -> dict:
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     values: dict = {}
     exec(cell.source, {}, values)
-    return values
+    return {name: value for name, value in values.items() if not name.startswith("__")}
 
 
 def test_defaults_are_valid_and_unchanged(defaults):

@@ -32,3 +32,9 @@ def br_number(value: float, decimals: int = 0) -> str:
     """Formata um número à brasileira: milhar com ponto, decimal com vírgula (12.345,6)."""
     text = f"{value:,.{decimals}f}"
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """Uma tabela em Markdown (para `display(Markdown(...))`); as células já vêm formatadas."""
+    lines = [header, ["---"] * len(header), *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)

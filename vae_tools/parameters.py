@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 import vae_core as vc
 from vae_tools.figures import br_number
@@ -111,6 +112,28 @@ def boolean(name: str, value) -> bool:
     reject(name, value, "True ou False (também 'sim'/'não', 'true'/'false')")
 
 
+def number_list(name: str, value, convert, allowed: str) -> list:
+    """Lista não vazia e sem repetições, convertida elemento a elemento por `convert(name, item)`;
+    aceita o texto de uma lista (`"[2, 20]"`, como `-p` do papermill entrega) além da lista do `-y`."""
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            pass
+    if not isinstance(parsed, list | tuple) or not parsed:
+        reject(name, value, f"uma lista não vazia de {allowed} (papermill: -y \"{name}: [2, 20]\")")
+    items = []
+    for item in parsed:
+        try:
+            items.append(convert(name, item))
+        except ParameterError:
+            reject(name, value, f"uma lista não vazia de {allowed}; o elemento {item!r} não é")
+    if len(set(items)) < len(items):
+        reject(name, value, f"uma lista de {allowed} sem repetições")
+    return items
+
+
 def optional_path(name: str, value):
     if value is not None and not isinstance(value, str | os.PathLike):
         reject(name, value, "None ou um caminho de pasta/arquivo")
@@ -170,3 +193,34 @@ def validate_params(params: dict) -> dict:
         p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)
     optional_path("FIGURES_DIR", p["FIGURES_DIR"])
     return p
+
+
+# ---------------------------------------------------------------- os parâmetros do laboratório
+
+
+LAB_PARAMETER_NAMES = (
+    "LATENT_SIZES", "BETAS", "BETA_LATENT_DIM", "ARCHS", "ARCH_LATENT_DIM", "NUM_EPOCHS", "BATCH_SIZE",
+    "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "IWAE_K", "IWAE_SIZE", "DATA_DIR",
+    "CHECKPOINT_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "FIGURES_DIR",
+)  # fmt: skip
+
+
+def validate_lab_params(params: dict) -> dict:
+    """Confere os parâmetros do laboratório (as listas inclusive) antes de qualquer treino."""
+    fixed = {"ARCH": "mlp", "BETA": 1.0, "LATENT_DIM": 1, "CHECKPOINT_PATH": None, "RESUME": False,
+             "SKIP_TRAINING": False, "BINARIZE": False}  # fmt: skip
+    p = validate_training(fixed | dict(params))
+    p["LATENT_SIZES"] = number_list("LATENT_SIZES", p["LATENT_SIZES"], lambda n, v: integer(n, v, 1), "inteiros ≥ 1")
+    p["BETAS"] = number_list("BETAS", p["BETAS"], positive_float, "números finitos > 0")
+
+    def architecture(name, value):
+        if value not in vc.ARCHITECTURES:
+            reject(name, value, " ou ".join(f'"{a}"' for a in vc.ARCHITECTURES))
+        return value
+
+    p["ARCHS"] = number_list("ARCHS", p["ARCHS"], architecture, '"mlp" e/ou "conv"')
+    for name in ("BETA_LATENT_DIM", "ARCH_LATENT_DIM", "IWAE_K"):
+        p[name] = integer(name, p[name], 1)
+    p["IWAE_SIZE"] = integer("IWAE_SIZE", p["IWAE_SIZE"], 1, MNIST_TEST_SIZE)
+    optional_path("FIGURES_DIR", p["FIGURES_DIR"])
+    return {name: p[name] for name in LAB_PARAMETER_NAMES}

@@ -1,0 +1,160 @@
+"""O laboratório (notebooks/experimentos): parâmetros em lista, execuções sem repetição, uma execução
+mínima com papermill e uma segunda execução que não treina nada."""
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+from vae_tools import lab
+from vae_tools.parameters import ParameterError, validate_lab_params
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB = ROOT / "notebooks" / "experimentos.ipynb"
+FIGURES = ["lab_01_perda_por_dimensao", "lab_02_amostras_por_dimensao", "lab_03_taxa_distorcao",
+           "lab_04_beta_imagens", "lab_05_arquiteturas"]  # fmt: skip
+TINY = {"LATENT_SIZES": [2, 4], "BETAS": [0.5, 1], "BETA_LATENT_DIM": 4, "ARCH_LATENT_DIM": 4, "NUM_EPOCHS": 1,
+        "TRAIN_SIZE": 1000, "VAL_SIZE": 200, "IWAE_SIZE": 50, "IWAE_K": 10, "PROGRESS": False}  # fmt: skip
+
+
+def parameters_cell(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    return next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+
+
+def defaults(notebook: Path) -> dict:
+    values: dict = {}
+    exec(parameters_cell(notebook), {}, values)
+    return {name: value for name, value in values.items() if not name.startswith("__")}
+
+
+def outputs_text(nb) -> str:
+    parts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            parts += [output.get("text", ""), output.get("data", {}).get("text/markdown", "")]
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- parâmetros
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "detail"),
+    [
+        ("LATENT_SIZES", [], "lista não vazia"),
+        ("LATENT_SIZES", [2, -1], "o elemento -1 não é"),
+        ("LATENT_SIZES", ["dois"], "o elemento 'dois' não é"),
+        ("LATENT_SIZES", 20, "lista não vazia"),
+        ("LATENT_SIZES", [2, 2], "sem repetições"),
+        ("BETAS", [1, 0], "o elemento 0 não é"),
+        ("BETAS", ["muito"], "o elemento 'muito' não é"),
+        ("BETAS", "[]", "lista não vazia"),
+        ("ARCHS", ["mlp", "rnn"], "o elemento 'rnn' não é"),
+        ("IWAE_K", 0, "inteiro ≥ 1"),
+    ],
+)
+def test_bad_lab_parameter_names_culprit_value_and_allowed(name, value, detail):
+    with pytest.raises(ParameterError) as error:
+        validate_lab_params(defaults(LAB) | {name: value})
+    assert str(error.value).startswith(f"Parâmetro {name} inválido: recebido {value!r}")
+    assert detail in str(error.value)
+
+
+def test_lab_defaults_are_valid_and_lists_also_come_as_text():
+    assert validate_lab_params(defaults(LAB)) == defaults(LAB) | {"BETAS": [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]}
+    assert validate_lab_params(defaults(LAB) | {"LATENT_SIZES": "[2, 20]"})["LATENT_SIZES"] == [2, 20]
+
+
+def test_runs_are_planned_once_each_even_when_comparisons_share_them(tmp_path):
+    p = validate_lab_params(defaults(LAB) | {"CHECKPOINT_DIR": str(tmp_path)})
+    runs, groups = lab.plan_lab(p)
+    assert [len(groups[g]) for g in ("latente", "beta", "arquitetura")] == [6, 6, 2]
+    assert len(runs) == 6 + 6 + 2 - 2  # o clássico (z = 20, β = 1, mlp) está nas três comparações
+    classic = "mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000-e20"
+    assert classic in groups["latente"] and classic in groups["beta"] and classic in groups["arquitetura"]
+    assert all(run.plan.action == "treinar" and run.plan.path.parent == tmp_path for run in runs.values())
+
+
+@pytest.mark.parametrize("notebook", ["vae_mnist", "experimentos"])
+def test_papermill_lists_every_parameter_with_its_type_and_help(notebook):
+    path = ROOT / "notebooks" / f"{notebook}.ipynb"
+    expected = {}
+    for line, node in zip(parameters_cell(path).splitlines(), ast.parse(parameters_cell(path)).body):
+        assert isinstance(node, ast.AnnAssign), f"parâmetro sem tipo: {line}"
+        kind = node.annotation.value if isinstance(node.annotation, ast.Constant) else ast.unparse(node.annotation)
+        expected[node.target.id] = (kind, line.split("  # ", 1)[1])
+    papermill = Path(sys.executable).with_name("papermill")
+    listing = subprocess.run([papermill, "--help-notebook", str(path)], capture_output=True, text=True).stdout
+    found = {
+        m["name"]: (m["kind"], " ".join(m["help"].split()))
+        for m in re.finditer(
+            r"^  (?P<name>[A-Z_0-9]+): (?P<kind>.+?) \(default .*?\)(?P<help>(?:\s+(?!\s*[A-Z_0-9]+: ).*)*)",
+            listing,
+            re.MULTILINE,
+        )  # fmt: skip
+    }
+    assert found == expected
+
+
+# ---------------------------------------------------------------- o notebook
+
+
+def latent_table(nb) -> str:
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    return next(
+        o["data"]["text/markdown"] for o in outputs if o.get("data", {}).get("text/markdown", "").startswith("| z |")
+    )
+
+
+def run_lab(tmp_path, name, **parameters):
+    output = tmp_path / f"{name}.ipynb"
+    error = None
+    try:
+        pm.execute_notebook(str(LAB), str(output), parameters=parameters, cwd=str(ROOT), progress_bar=False)
+    except pm.PapermillExecutionError as raised:
+        error = raised
+    return nbformat.read(output, as_version=4), error
+
+
+def test_committed_lab_is_an_executed_default_run():
+    nb = nbformat.read(LAB, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code) and not any(o.output_type == "error" for c in code for o in c.outputs)
+    text = outputs_text(nb)
+    assert "12 execuções de 20 épocas" in text and "treino: 55.000" in text
+    assert sum("image/png" in o.get("data", {}) for c in code for o in c.outputs) == len(FIGURES)
+
+
+@pytest.mark.usefixtures("mnist_dir")
+def test_tiny_lab_runs_headless_and_a_second_run_trains_nothing(tmp_path):
+    folder, figures = tmp_path / "ck", tmp_path / "figuras"
+    nb, error = run_lab(tmp_path, "lab", **TINY, CHECKPOINT_DIR=str(folder), FIGURES_DIR=str(figures))
+    assert error is None, error
+    text = outputs_text(nb)
+    assert "4 execuções de 1 épocas" in text and "Treinadas agora: 4; reutilizadas: 0" in text
+    assert sorted(p.stem for p in figures.glob("*.png")) == FIGURES
+    checkpoints = {p: p.read_bytes() for p in folder.glob("*.pt")}
+    assert len(checkpoints) == 4 and any(p.name.startswith("conv16-z4-") for p in checkpoints)
+    for name in ("A afirmação de Kingma & Welling", "Como Alemi et al. apontam", "vezes menos que os"):
+        assert name in text
+
+    again, error = run_lab(tmp_path, "de_novo", **TINY, CHECKPOINT_DIR=str(folder))
+    assert error is None, error
+    assert "Treinadas agora: 0; reutilizadas: 4" in outputs_text(again)
+    assert {p: p.read_bytes() for p in folder.glob("*.pt")} == checkpoints
+    assert latent_table(again) == latent_table(nb), "as medidas mudaram ao reutilizar os checkpoints"
+
+
+def test_bad_list_stops_the_lab_in_its_first_cell(tmp_path):
+    nb, error = run_lab(tmp_path, "ruim", LATENT_SIZES=[])
+    assert error is not None and error.ename == "ParameterError" and "LATENT_SIZES" in error.evalue
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs))
+    assert "validate_lab_params" in code[failed].source
+    assert not any(c.execution_count for c in code[failed + 1 :])

@@ -1,0 +1,92 @@
+"""O laboratório: as execuções que comparam tamanho latente, β e arquitetura, cada uma treinada uma
+vez só (os checkpoints por configuração são o cache) e medida do mesmo jeito."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+import vae_core as vc
+from vae_tools import analysis, checkpoints, training
+from vae_tools.checkpoints import RunPlan
+
+# o que todas as execuções do laboratório compartilham (as comparações mudam só LATENT_DIM, BETA e ARCH)
+SHARED = ("NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "CHECKPOINT_DIR")
+FIXED = {"CHECKPOINT_PATH": None, "RESUME": False, "SKIP_TRAINING": False, "BINARIZE": False}
+
+
+@dataclass
+class Run:
+    """Uma execução do laboratório: os parâmetros do treino, o seu plano e, depois, modelo e resultados."""
+
+    params: dict
+    plan: RunPlan
+    model: vc.VAE | None = None
+    history: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.plan.path.stem
+
+
+def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
+    """As execuções (sem repetição: o modelo clássico com z = 20 e β = 1 entra nas três comparações)
+    e, para cada comparação ("latente", "beta", "arquitetura"), os nomes das suas execuções em ordem.
+    Cada plano é decidido aqui, antes de qualquer treino: um checkpoint ilegível ou uma pasta que não
+    pode ser gravada param o laboratório já na primeira célula."""
+    base = {key: p[key] for key in SHARED} | FIXED | {"ARCH": "mlp", "BETA": 1.0}
+    variants = {
+        "latente": [{"LATENT_DIM": z} for z in p["LATENT_SIZES"]],
+        "beta": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "BETA": b} for b in p["BETAS"]],
+        "arquitetura": [{"LATENT_DIM": p["ARCH_LATENT_DIM"], "ARCH": a} for a in p["ARCHS"]],
+    }
+    runs, groups = {}, {}
+    for group, changes in variants.items():
+        groups[group] = []
+        for change in changes:
+            params = base | change
+            plan = checkpoints.plan_run(params)
+            runs.setdefault(plan.path.stem, Run(params, plan))
+            groups[group].append(plan.path.stem)
+    return runs, groups
+
+
+def train_all(runs: dict[str, Run], train_x, val_x, device, progress: bool = True):
+    """Treina (ou continua, ou só carrega) cada execução, uma depois da outra, com uma barra sobre as
+    execuções. Um Ctrl+C para o laboratório depois de salvar a época em curso: rodar de novo continua."""
+    bar = tqdm(runs.values(), desc="Execuções", disable=not progress)
+    for run in bar:
+        bar.set_postfix_str(run.name)
+        run.model, optimizer = training.build(run.params, device)
+        run.history = training.train(run.plan, run.model, optimizer, train_x, val_x, progress=False)
+        if len(run.history["train_loss"]) < run.plan.num_epochs:
+            raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")
+    bar.close()
+
+
+def measure(run: Run, train_x, test_x, iwae_k: int, iwae_size: int, seed: int) -> dict:
+    """As medidas de uma execução treinada, todas com a mesma semente: −ELBO, BCE e KL no teste, −ELBO no
+    treino e a diferença teste − treino, unidades ativas, o limite de importância com `iwae_k` amostras
+    nas `iwae_size` primeiras imagens de teste, parâmetros e custo de treino."""
+    model, history = run.model, run.history
+    torch.manual_seed(seed)
+    test, train = vc.evaluate(model, test_x), vc.evaluate(model, train_x)
+    mu = vc.encode_dataset(model, test_x)[0]
+    seconds = history["seconds"]
+    run.metrics = {
+        "test_loss": test["loss"],
+        "test_bce": test["bce"],
+        "test_kl": test["kl"],
+        "train_loss": train["loss"],
+        "gap": test["loss"] - train["loss"],
+        "active": int(analysis.active_units(mu).sum()),
+        "iwae": float(analysis.iwae_bound(model, test_x[:iwae_size], iwae_k).mean()),
+        "parameters": vc.count_parameters(model),
+        "epochs": len(history["train_loss"]),
+        "seconds": sum(seconds),
+        "seconds_per_epoch": sum(seconds) / len(seconds),
+    }
+    return run.metrics
