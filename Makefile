@@ -1,18 +1,19 @@
 # Alvos do projeto. Tudo roda no ambiente virtual .venv, criado na primeira vez.
-# Uso: make report [PARAMS="-p NUM_EPOCHS 5"] | make test | make help
+# Uso: make report [PARAMS="-p NUM_EPOCHS 5"] | make experiments [PARAMS='-y "LATENT_SIZES: [2, 20]"'] | make test | make help
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SHARED_MNIST := $(abspath ../shared/data/MNIST/raw)
 NOTEBOOK := notebooks/vae_mnist.ipynb
+LAB := notebooks/experimentos.ipynb
 REPORTS := reports
 PARAMS ?=
 
-.PHONY: help setup data report docs test notebook bench clean
+.PHONY: help setup data report experiments site docs test notebook bench bench-lab clean
 
 help:  ## lista os alvos
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +31,19 @@ data:  ## liga data/MNIST/raw à cópia local ../shared/data/MNIST/raw, se ela e
 report: setup data  ## executa o relatório headless em reports/: notebook, HTML e as figuras em PNG
 	mkdir -p $(REPORTS)
 	$(BIN)/papermill $(NOTEBOOK) $(REPORTS)/vae_mnist.ipynb -p FIGURES_DIR $(CURDIR)/$(REPORTS)/figuras $(PARAMS)
-	$(BIN)/jupyter nbconvert --to html $(REPORTS)/vae_mnist.ipynb
+	$(BIN)/python -m vae_tools.publish html $(REPORTS)/vae_mnist.ipynb
 	@echo "Relatório: $(REPORTS)/vae_mnist.ipynb, $(REPORTS)/vae_mnist.html e $(REPORTS)/figuras/*.png"
+
+experiments: setup data  ## executa o laboratório (tamanho latente, β, arquitetura) em reports/: notebook, HTML e PNGs
+	mkdir -p $(REPORTS)
+	$(BIN)/papermill $(LAB) $(REPORTS)/experimentos.ipynb -p FIGURES_DIR $(CURDIR)/$(REPORTS)/figuras $(PARAMS)
+	$(BIN)/python -m vae_tools.publish html $(REPORTS)/experimentos.ipynb
+	@echo "Laboratório: $(REPORTS)/experimentos.ipynb, $(REPORTS)/experimentos.html e $(REPORTS)/figuras/lab_*.png"
+
+site: setup  ## constrói o site do curso (MkDocs Material, sem rede) em build/site a partir dos notebooks guardados
+	$(BIN)/python -m vae_tools.publish site
+	$(BIN)/mkdocs build --strict
+	@echo "Site: build/site/index.html (sirva com: $(BIN)/python -m http.server -d build/site 8000)"
 
 docs: report  ## copia para docs/ as figuras mostradas no README (de uma execução padrão)
 	mkdir -p docs
@@ -43,14 +55,21 @@ test: setup data  ## roda todos os testes (ruff, unitários, jupytext, papermill
 	$(BIN)/python -m pytest tests \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOK)
 
-notebook: setup data  ## reexecuta o notebook pareado com os parâmetros padrão (para commitar)
-	$(BIN)/jupytext --sync notebooks/vae_mnist.py
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK)
-	$(BIN)/jupytext --sync $(NOTEBOOK)
+# O relatório treina do zero numa pasta temporária (o notebook guardado mostra um treino de verdade);
+# o laboratório usa checkpoints/ e só treina o que ainda não foi treinado (make experiments antes).
+notebook: setup data  ## reexecuta os dois notebooks pareados com os parâmetros padrão (para commitar)
+	$(BIN)/jupytext --sync notebooks/vae_mnist.py notebooks/experimentos.py
+	fresh=$$(mktemp -d) && VAE_MNIST_CHECKPOINT_DIR=$$fresh $(BIN)/jupyter nbconvert --to notebook --execute \
+		--inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK); status=$$?; rm -rf $$fresh; exit $$status
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(LAB)
+	$(BIN)/jupytext --sync $(NOTEBOOK) $(LAB)
 
 bench: setup data  ## mede época (clássico × projeto × piso) e o relatório inteiro (tempo e RSS)
 	$(BIN)/python benchmarks/bench_epoch.py
 	$(BIN)/python benchmarks/bench_report.py
+
+bench-lab: setup data  ## mede o laboratório: tudo treinado (contra a soma das épocas) e tudo dos checkpoints
+	$(BIN)/python benchmarks/bench_lab.py
 
 clean:  ## apaga relatórios gerados e caches (mantém .venv e data/)
 	rm -rf $(REPORTS) .pytest_cache tests/__pycache__ __pycache__

@@ -243,7 +243,8 @@ display(
             ": quanto maior z, mais borradas as amostras — um z grande decodifica pontos do *prior* que os "
             "códigos reais mal ocupam."
             if gray[largest] > gray[smallest]
-            else "."
+            else f"; as mais nítidas são as de z = {sizes[int(np.argmin(gray))]}, e as de z = "
+            f"{sizes[int(np.argmax(gray))]} as mais borradas."
         )
     )
 )
@@ -332,7 +333,8 @@ display(
             ": com β grande os códigos ocupam o *prior* inteiro e amostrar dele se parece com reconstruir; com β "
             "pequeno as reconstruções são fiéis, mas o *prior* cobre regiões que nenhum código real ocupa. "
             if beta_gray[hi] < beta_gray[lo]
-            else ". "
+            else f": as amostras mais nítidas são as de β = {br_number(betas[int(np.argmin(beta_gray))], 2)} — "
+            f"apertar o canal latente não deixou as amostras mais limpas. "
         )
         + "Como Alemi et al. apontam, o "
         "−ELBO sozinho não diz qual desses modelos serve para quê: dois pontos com −ELBO parecido podem "

@@ -51,6 +51,8 @@ PROGRESS: bool = True  # barra de progresso do treino
 TSNE_SAMPLES: int = 5000  # imagens de teste projetadas pelo t-SNE (até 10.000)
 N_SLIDERS: int = 5  # componentes principais exploradas com controles deslizantes
 EXPLORE_DIGIT: int = 3  # dígito de teste de onde a exploração parte
+EXPLORE_INDEX: int = 0  # qual exemplo desse dígito no teste (0 é o primeiro)
+EXPLORE_MODE: str = "pca"  # controles nas componentes principais de μ ("pca") ou nas dimensões de z por KL ("dims")
 CHECKPOINT_DIR: "str or None" = None  # None: checkpoints/ na raiz (ou VAE_MNIST_CHECKPOINT_DIR), um por configuração
 CHECKPOINT_PATH: "str or None" = None  # None: o arquivo da configuração em CHECKPOINT_DIR; ou um arquivo escolhido
 RESUME: bool = False  # True: exige um checkpoint para continuar; o padrão já continua ou reutiliza sozinho
@@ -85,7 +87,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import vae_core as vc
 from vae_tools import analysis, checkpoints, mnist, training
-from vae_tools.explorer import latent_explorer
+from vae_tools.explorer import MODES, LatentExplorer, LatentSpace
+from vae_tools.explorer import traversal as explorer_traversal
 from vae_tools.figures import br_number, image_grid, show_figure
 from vae_tools.parameters import PARAMETER_NAMES, resolve_device, seed_everything, validate_params
 
@@ -119,6 +122,7 @@ train_x = mnist.flatten_images(data.train_x, device)  # uint8: cada lote vira fl
 val_x, test_x = mnist.to_model_input(data.val_x, device), mnist.to_model_input(data.test_x, device)
 if BINARIZE:  # validação e teste: uma amostra de Bernoulli fixa; o treino sorteia outra a cada lote
     val_x, test_x = mnist.binarize_fixed(val_x, SEED), mnist.binarize_fixed(test_x, SEED + 1)
+explore_start = mnist.nth_of_digit(data.test_y, EXPLORE_DIGIT, EXPLORE_INDEX)  # confere EXPLORE_INDEX já
 for name, size in data.sizes().items():
     print(f"{name:>10}: {size:6d} imagens")
 print(f"pixels em [{val_x.min():.0f}, {val_x.max():.0f}], vetores de {val_x.shape[1]} valores")
@@ -470,7 +474,8 @@ show_figure(fig, "09_kl_por_dimensao", FIGURES_DIR)
 # %%
 top = by_kl[: min(5, LATENT_DIM)]
 quantiles = analysis.normal_quantiles(9)
-traversal_dims = analysis.dimension_traversal(model, mu_test[first_of[EXPLORE_DIGIT]].numpy(), top, quantiles)
+z_start = mu_test[explore_start].numpy()  # o código da imagem de partida das explorações
+traversal_dims = analysis.dimension_traversal(model, z_start, top, quantiles)
 fig, ax = plt.subplots(figsize=(9, len(top) + 0.6))
 ax.imshow(image_grid(traversal_dims.reshape(-1, 28, 28), ncols=9), cmap="gray")
 ax.set_yticks(np.arange(len(top)) * 28 + 14, [f"z{j}" for j in top])
@@ -501,47 +506,58 @@ display(
 # %% [markdown]
 # ## 13. Exploração interativa do espaço latente
 #
-# A seção 12 já varreu dimensões isoladas. Um controle por dimensão seria um painel longo em que cada
-# controle mexe pouco; aqui cada controle move o código ao longo de uma das **primeiras componentes
-# principais de $\mu$** — as direções em que os códigos das imagens reais mais variam —, mapeada de volta
-# para $z$, com as demais componentes fixas nas do dígito de partida. Assim poucos controles cobrem o
-# máximo possível da variação dos códigos (a PCA escolhe exatamente essas direções). Cada controle percorre
-# alguns desvios-padrão da sua componente, o intervalo em que estão quase todos os códigos reais. Mova os
-# controles no JupyterLab para ver a imagem mudar ao vivo.
+# O painel abaixo parte do código $\mu$ de uma imagem de teste — escolha o **dígito** e o **exemplo** — e
+# mostra a original ao lado da decodificada. Os controles movem o código em dois **modos**:
+#
+# - **componentes principais de $\mu$**: cada controle anda ao longo de uma das primeiras componentes
+#   principais dos códigos — as direções em que as imagens reais mais variam —, mapeada de volta para $z$,
+#   com as demais componentes fixas nas da imagem de partida. Poucos controles cobrem o máximo possível da
+#   variação dos códigos (a PCA escolhe exatamente essas direções).
+# - **dimensões de $z$ por KL**: cada controle muda uma coordenada de $z$, das dimensões com mais KL (as
+#   que mais carregam informação, seção 12) para as de menos.
+#
+# Cada controle cobre a média dos códigos ±3 desvios-padrão, o intervalo de quase todos os códigos reais;
+# "voltar ao início" devolve os controles à imagem de partida. Mova-os no JupyterLab para ver a imagem
+# mudar ao vivo.
 
 # %%
+space = LatentSpace(pca, mu_test.numpy(), kl_dims, N_SLIDERS)
 top_dims_share = np.sort(variances)[::-1][:N_SLIDERS].sum() / variances.sum()
+top_kl_share = variances[space.dims].sum() / variances.sum()
 display(
     Markdown(
         f"Com {N_SLIDERS} controles, as {N_SLIDERS} primeiras componentes principais cobrem "
         f"{br_number(100 * ratios[:N_SLIDERS].sum(), 1)}% da variância de μ, contra "
-        f"{br_number(100 * top_dims_share, 1)}% das {N_SLIDERS} dimensões de maior variância."
+        f"{br_number(100 * top_dims_share, 1)}% das {N_SLIDERS} dimensões de maior variância e "
+        f"{br_number(100 * top_kl_share, 1)}% das {N_SLIDERS} de maior KL: por isso o modo padrão "
+        f"(`EXPLORE_MODE`) é o das componentes principais."
     )
 )
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-z_start = mu_test[first_of[EXPLORE_DIGIT]].numpy()
-explorer = latent_explorer(model, pca, z_start, N_SLIDERS)
+explorer = LatentExplorer(
+    model, space, mu_test.numpy(), labels, test_x.cpu().numpy(), EXPLORE_MODE, EXPLORE_DIGIT, EXPLORE_INDEX
+)
 display(explorer)
 
 # %% [markdown]
 # Para quem lê este relatório no GitHub ou em HTML (onde os controles não rodam), a figura abaixo mostra a
-# mesma função: cada linha varre uma componente pelo mesmo intervalo dos controles, com as outras fixas no
-# dígito de partida.
+# mesma função, no modo e na imagem de partida dos parâmetros: cada linha percorre o intervalo de um
+# controle, com os outros fixos na imagem de partida.
 
 # %%
-traversal = analysis.component_traversal(model, pca, z_start, N_SLIDERS, steps=9, span=3.0)
+traversal = explorer_traversal(model, space, EXPLORE_MODE, z_start)
 fig, ax = plt.subplots(figsize=(9, N_SLIDERS + 0.6))
 ax.imshow(image_grid(traversal.reshape(-1, 28, 28), ncols=9), cmap="gray")
-ax.set_yticks(np.arange(N_SLIDERS) * 28 + 14, [f"CP {i + 1}" for i in range(N_SLIDERS)])
+ax.set_yticks(np.arange(N_SLIDERS) * 28 + 14, space.labels(EXPLORE_MODE))
 ax.set_xticks(np.arange(9) * 28 + 14, [f"{br_number(s, 1)}σ" for s in np.linspace(-3, 3, 9)])
-ax.set_title(f"Varredura das componentes principais a partir de um {EXPLORE_DIGIT} de teste")
+ax.set_title(f"Varredura ({MODES[EXPLORE_MODE]}) a partir do {EXPLORE_DIGIT} de teste nº {EXPLORE_INDEX}")
 show_figure(fig, "11_varredura_componentes", FIGURES_DIR)
 
 # %% [markdown]
-# Ao longo das componentes principais o dígito muda de identidade e de estilo (inclinação, espessura,
-# abertura dos traços) de forma contínua: o VAE organizou o espaço latente em fatores de variação.
+# Ao longo de cada controle o dígito muda de identidade e de estilo (inclinação, espessura, abertura dos
+# traços) de forma contínua: o VAE organizou o espaço latente em fatores de variação.
 #
 # ## 14. Avaliação final
 #

@@ -4,6 +4,7 @@ treino minúsculo com checkpoints."""
 
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -17,6 +18,12 @@ from vae_tools import checkpoints, mnist, training  # noqa: E402
 from vae_tools.parameters import seed_everything  # noqa: E402
 
 SESSION_CHECKPOINTS = Path(tempfile.mkdtemp(prefix="vae-testes-checkpoints-"))
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 def pytest_configure(config):
@@ -25,6 +32,28 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     shutil.rmtree(SESSION_CHECKPOINTS, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Um Chromium headless (Playwright) com o diretório de capturas pronto; sem Chromium ou sem
+    Playwright, o teste é pulado com o motivo (o CI instala os dois)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium não encontrado ({CHROMIUM}); instale com `apt-get install -y chromium`")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright ausente; `pip install playwright`")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="session")

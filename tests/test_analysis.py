@@ -130,16 +130,6 @@ def test_moving_along_components_changes_only_that_component():
     np.testing.assert_allclose(moved - start, [1, 0, 0, 0, 0, 0], atol=1e-9)
 
 
-def test_component_traversal_shape_and_center():
-    torch.manual_seed(0)
-    model = vc.VAE(hidden_dim=32, latent_dim=4)
-    mu = vc.encode_dataset(model, torch.rand(50, vc.INPUT_DIM))[0].numpy()
-    pca = PCA().fit(mu)
-    traversal = analysis.component_traversal(model, pca, mu[0], n_components=2, steps=5, span=2.0)
-    assert traversal.shape == (2, 5, 28, 28)
-    assert not np.allclose(traversal[0, 0], traversal[0, -1])
-
-
 def test_tsne_2d_gives_one_point_per_code():
     points = analysis.tsne_2d(np.random.default_rng(0).normal(size=(120, 5)), seed=0)
     assert points.shape == (120, 2) and np.isfinite(points).all()

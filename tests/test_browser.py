@@ -1,13 +1,13 @@
-"""Ponta a ponta: os controles deslizantes num JupyterLab de verdade, em Chromium headless.
+"""Ponta a ponta: o explorador do espaço latente num JupyterLab de verdade, em Chromium headless.
 
-Sobe um JupyterLab em 127.0.0.1 (porta livre, token do teste), abre nele uma cópia do relatório com
-parâmetros mínimos e só até a exploração interativa, executa as células, move um controle e confere
-que a imagem decodificada mudou. As capturas ficam em tests/artifacts/. Sem Chromium ou Playwright,
-o teste é pulado com o motivo (o CI instala os dois).
+Sobe um JupyterLab em 127.0.0.1 (porta livre, token do teste, sem o aviso de notícias), abre nele uma
+cópia do relatório com parâmetros mínimos e só até o explorador, executa as células, troca o modo e o
+dígito, move um controle e confere que as imagens mudaram. Capturas em tests/artifacts/.
 """
 
+import json
+import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,45 +16,38 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import ARTIFACTS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 KERNEL_IDLE = "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
 TINY = "NUM_EPOCHS = 1\nTRAIN_SIZE = 2000\nVAL_SIZE = 500\nTSNE_SAMPLES = 300\nPROGRESS = False\nEPOCHS_2D = 1\n"
+NO_NEWS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False}
+}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tiny_notebook(folder: Path, checkpoint: Path) -> str:
-    """Cópia do relatório sem saídas, com parâmetros mínimos, até a célula dos controles deslizantes."""
+def tiny_notebook(folder: Path) -> str:
+    """Cópia do relatório sem saídas, com parâmetros mínimos, até a célula do explorador."""
     nb = nbformat.read(ROOT / "notebooks" / "vae_mnist.ipynb", as_version=4)
-    last = next(i for i, c in enumerate(nb.cells) if "latent_explorer" in c.source)
+    last = next(i for i, c in enumerate(nb.cells) if "LatentExplorer(" in c.source)
     nb.cells = nb.cells[: last + 1]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source += f"\n{TINY}CHECKPOINT_PATH = {str(checkpoint)!r}\n"
+            cell.source += f"\n{TINY}CHECKPOINT_DIR = {str(folder / 'ck')!r}\n"
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, folder / "explorar.ipynb")
     return "explorar.ipynb"
 
 
 @pytest.fixture
-def jupyterlab(tmp_path, mnist_dir):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium não encontrado ({CHROMIUM}); instale com `apt-get install -y chromium`")
-    pytest.importorskip("playwright.sync_api", reason="Playwright ausente; instale com `pip install playwright`")
-    name = tiny_notebook(tmp_path, tmp_path / "vae.pt")
+def jupyterlab(tmp_path, mnist_dir, chromium):
+    name = tiny_notebook(tmp_path)
+    settings = tmp_path / "settings"
+    for path, values in NO_NEWS.items():
+        (settings / path).parent.mkdir(parents=True, exist_ok=True)
+        (settings / path).write_text(json.dumps(values))
     port, token = free_port(), secrets.token_hex(16)
     command = [
         str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--allow-root",
@@ -62,7 +55,8 @@ def jupyterlab(tmp_path, mnist_dir):
         f"--ServerApp.root_dir={tmp_path}", "--LabApp.expose_app_in_browser=True",
     ]  # fmt: skip
     log = open(tmp_path / "jupyterlab.log", "w")
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + 60
         while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
@@ -80,38 +74,51 @@ def jupyterlab(tmp_path, mnist_dir):
         log.close()
 
 
-def test_moving_a_slider_redraws_the_decoded_image(jupyterlab):
-    from playwright.sync_api import sync_playwright
+def changed(locator, before: bytes, timeout: float = 30) -> bytes:
+    """Espera a captura de `locator` ficar diferente de `before`; devolve a última."""
+    after, deadline = before, time.monotonic() + timeout
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = locator.screenshot()
+    return after
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(jupyterlab)
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
-            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            slider = page.locator(".widget-slider").first
-            slider.wait_for(timeout=180_000)
-            image = page.locator(".widget-interact img.widget-image").first
-            image.wait_for(timeout=30_000)
-            image.scroll_into_view_if_needed()
-            before = image.screenshot(path=ARTIFACTS / "slider_antes.png")
-            handle = slider.locator(".noUi-handle")
-            handle.focus()
-            for _ in range(10):
-                handle.press("ArrowRight")
-            after, deadline = before, time.monotonic() + 30
-            while after == before and time.monotonic() < deadline:
-                page.wait_for_timeout(500)
-                after = page.locator(".widget-interact img.widget-image").first.screenshot()
-            page.locator(".widget-interact").first.screenshot(path=ARTIFACTS / "controles_deslizantes.png")
-            (ARTIFACTS / "slider_depois.png").write_bytes(after)
-            assert after != before, "a imagem decodificada não mudou depois de mover o controle"
-        except Exception:
-            page.screenshot(path=ARTIFACTS / "falha.png", full_page=True)
-            (ARTIFACTS / "falha.html").write_text(page.content())
-            raise
-        finally:
-            browser.close()
+
+def test_explorer_mode_digit_and_slider_redraw_the_images(jupyterlab, chromium):
+    page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(jupyterlab)
+        page.wait_for_selector(".jp-Notebook", timeout=60_000)
+        page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+        assert page.locator(".jp-toast-container, .Toastify__toast").count() == 0, "o aviso de notícias apareceu"
+        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        panel = page.locator(".explorador-latente").first
+        panel.wait_for(timeout=180_000)
+        panel.scroll_into_view_if_needed()
+        original, decoded = panel.locator("img.widget-image").nth(0), panel.locator("img.widget-image").nth(1)
+        decoded.wait_for(timeout=30_000)
+        page.screenshot(path=ARTIFACTS / "explorador_inicio.png")
+
+        panel.locator(".widget-toggle-buttons button", has_text="dimensões de z").click()
+        page.wait_for_function(
+            "document.querySelector('.explorador-latente .widget-slider .widget-label')?.textContent.startsWith('z')"
+        )
+        start_original = original.screenshot()
+        panel.locator(".widget-dropdown select").select_option("7")
+        assert changed(original, start_original) != start_original, "a imagem original não mudou com o dígito"
+
+        before = changed(decoded, b"")  # a decodificada do novo ponto de partida
+        handle = panel.locator(".widget-slider .noUi-handle").first
+        handle.focus()
+        for _ in range(10):
+            handle.press("ArrowRight")
+        after = changed(decoded, before)
+        panel.screenshot(path=ARTIFACTS / "explorador_depois.png")
+        (ARTIFACTS / "slider_antes.png").write_bytes(before)
+        (ARTIFACTS / "slider_depois.png").write_bytes(after)
+        assert after != before, "a imagem decodificada não mudou depois de mover o controle"
+    except Exception:
+        page.screenshot(path=ARTIFACTS / "falha.png", full_page=True)
+        (ARTIFACTS / "falha.html").write_text(page.content())
+        raise
+    finally:
+        page.close()

@@ -125,3 +125,10 @@ def test_images_and_labels_count_mismatch(small_mnist):
     write_idx(small_mnist / "MNIST" / "raw" / "train-labels-idx1-ubyte", 2049, [39])
     with pytest.raises(mnist.MNISTFileError, match="40 imagens, mas train-labels-idx1-ubyte tem 39 rótulos"):
         mnist.load_mnist_split(small_mnist, train=True)
+
+
+def test_nth_of_digit_finds_the_example_or_names_the_allowed_range():
+    labels = torch.tensor([3, 1, 3, 0, 3])
+    assert mnist.nth_of_digit(labels, 3, 0) == 0 and mnist.nth_of_digit(labels, 3, 2) == 4
+    with pytest.raises(ParameterError, match="EXPLORE_INDEX inválido: recebido 3 .*entre 0 e 2 .*3 dígitos 3"):
+        mnist.nth_of_digit(labels, 3, 3)

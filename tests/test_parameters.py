@@ -67,6 +67,8 @@ def test_defaults_are_valid_and_unchanged(defaults):
         ("BETA", 0),
         ("BETA", "muito"),
         ("CHECKPOINT_DIR", 5),
+        ("EXPLORE_MODE", "pixels"),
+        ("EXPLORE_INDEX", -1),
     ],
 )
 def test_bad_parameter_names_culprit_value_and_allowed(defaults, name, value):

@@ -41,19 +41,6 @@ def move_along_components(pca, z0: np.ndarray, coords) -> np.ndarray:
     return np.asarray(z0) + (coords - start) @ pca.components_[:k]
 
 
-def component_traversal(model: vc.VAE, pca, z0: np.ndarray, n_components: int, steps: int, span: float):
-    """Varre cada uma das `n_components` primeiras componentes de ±`span` desvios-padrão
-    (as outras fixas em `z0`): imagens (n_components, steps, 28, 28)."""
-    start = pca.transform(np.asarray(z0, dtype=np.float64).reshape(1, -1))[0, :n_components]
-    grid = np.linspace(-span, span, steps)
-    rows = []
-    for i, std in enumerate(np.sqrt(pca.explained_variance_[:n_components])):
-        coords = np.tile(start, (steps, 1))
-        coords[:, i] = grid * std
-        rows.append([move_along_components(pca, z0, c) for c in coords])
-    return vc.decode_latent(model, np.array(rows)).reshape(n_components, steps, vc.IMAGE_SIDE, vc.IMAGE_SIDE)
-
-
 def kl_per_dimension(mu: torch.Tensor, logvar: torch.Tensor) -> np.ndarray:
     """KL média (nats) de cada dimensão latente: −½ E_x[1 + log σ²_j − μ²_j − σ²_j], vetor (d,)."""
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0).cpu().numpy()

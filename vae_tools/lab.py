@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
 
 import vae_core as vc
 from vae_tools import analysis, checkpoints, training
@@ -57,14 +56,16 @@ def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
 def train_all(runs: dict[str, Run], train_x, val_x, device, progress: bool = True):
     """Treina (ou continua, ou só carrega) cada execução, uma depois da outra, com uma barra sobre as
     execuções. Um Ctrl+C para o laboratório depois de salvar a época em curso: rodar de novo continua."""
-    bar = tqdm(runs.values(), desc="Execuções", disable=not progress)
-    for run in bar:
-        bar.set_postfix_str(run.name)
-        run.model, optimizer = training.build(run.params, device)
-        run.history = training.train(run.plan, run.model, optimizer, train_x, val_x, progress=False)
-        if len(run.history["train_loss"]) < run.plan.num_epochs:
-            raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")
-    bar.close()
+    bar = training.Progress(len(runs), enabled=progress, description="Execuções")
+    try:
+        for run in runs.values():
+            run.model, optimizer = training.build(run.params, device)
+            run.history = training.train(run.plan, run.model, optimizer, train_x, val_x, progress=False)
+            if len(run.history["train_loss"]) < run.plan.num_epochs:
+                raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")
+            bar.advance(run.name)
+    finally:
+        bar.close()
 
 
 def measure(run: Run, train_x, test_x, iwae_k: int, iwae_size: int, seed: int) -> dict:

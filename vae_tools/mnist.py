@@ -146,3 +146,16 @@ def binarize_fixed(x: torch.Tensor, seed: int) -> torch.Tensor:
     """Uma amostra de Bernoulli fixa (semente) de cada imagem: o conjunto binarizado de avaliação."""
     generator = torch.Generator(device=x.device).manual_seed(seed)
     return torch.bernoulli(x, generator=generator)
+
+
+def nth_of_digit(labels: torch.Tensor, digit: int, index: int) -> int:
+    """Posição da `index`-ésima imagem do dígito `digit` (rótulos do teste); um `index` além das
+    imagens desse dígito levanta `ParameterError` com o intervalo permitido."""
+    positions = torch.nonzero(labels == digit).flatten()
+    if index >= len(positions):
+        reject(
+            "EXPLORE_INDEX",
+            index,
+            f"inteiro entre 0 e {len(positions) - 1} (há {len(positions)} dígitos {digit} no teste)",
+        )
+    return int(positions[index])

@@ -122,7 +122,7 @@ def number_list(name: str, value, convert, allowed: str) -> list:
         except yaml.YAMLError:
             pass
     if not isinstance(parsed, list | tuple) or not parsed:
-        reject(name, value, f"uma lista não vazia de {allowed} (papermill: -y \"{name}: [2, 20]\")")
+        reject(name, value, f'uma lista não vazia de {allowed} (papermill: -y "{name}: [2, 20]")')
     items = []
     for item in parsed:
         try:
@@ -146,8 +146,9 @@ def optional_path(name: str, value):
 PARAMETER_NAMES = (
     "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "ARCH", "BETA", "LEARNING_RATE", "SEED",
     "VAL_SIZE", "TRAIN_SIZE", "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS",
-    "EXPLORE_DIGIT", "CHECKPOINT_DIR", "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING", "FIGURES_DIR",
-    "SNAPSHOT_EVERY", "BINARIZE", "IWAE_SIZE", "IWAE_LARGE_K", "IWAE_LARGE_SIZE", "EPOCHS_2D",
+    "EXPLORE_DIGIT", "EXPLORE_INDEX", "EXPLORE_MODE", "CHECKPOINT_DIR", "CHECKPOINT_PATH", "RESUME",
+    "SKIP_TRAINING", "FIGURES_DIR", "SNAPSHOT_EVERY", "BINARIZE", "IWAE_SIZE", "IWAE_LARGE_K", "IWAE_LARGE_SIZE",
+    "EPOCHS_2D",
 )  # fmt: skip
 
 
@@ -187,6 +188,11 @@ def validate_params(params: dict) -> dict:
     p["TSNE_SAMPLES"] = integer("TSNE_SAMPLES", p["TSNE_SAMPLES"], TSNE_MIN_SAMPLES, MNIST_TEST_SIZE)
     p["N_SLIDERS"] = integer("N_SLIDERS", p["N_SLIDERS"], 1, p["LATENT_DIM"])
     p["EXPLORE_DIGIT"] = integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
+    p["EXPLORE_INDEX"] = integer("EXPLORE_INDEX", p["EXPLORE_INDEX"], 0, MNIST_TEST_SIZE - 1)
+    if p["EXPLORE_MODE"] not in ("pca", "dims"):
+        reject(
+            "EXPLORE_MODE", p["EXPLORE_MODE"], '"pca" (componentes principais de μ) ou "dims" (dimensões de z por KL)'
+        )
     for name in ("SNAPSHOT_EVERY", "IWAE_LARGE_K", "EPOCHS_2D"):
         p[name] = integer(name, p[name], 1)
     for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):

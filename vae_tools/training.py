@@ -3,10 +3,9 @@ e barra de progresso pendurados como callbacks, retomada, Ctrl+C seguro e mensag
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from tqdm.auto import tqdm
+from tqdm.notebook import tqdm as notebook_tqdm
 
 import vae_core as vc
 from vae_tools.checkpoints import RunPlan, restore_checkpoint, save_checkpoint
@@ -44,15 +43,28 @@ def snapshotter(model, snapshot_x: torch.Tensor, every: int, num_epochs: int):
     return take
 
 
-def progress_bar(done: int, total: int, enabled: bool, description: str = "Épocas"):
-    """Barra de progresso por época (no Jupyter é um widget: uma só saída) e o callback que a avança."""
-    bar = tqdm(total=total, initial=done, disable=not enabled, desc=description)
+class Progress:
+    """Barra de progresso (tqdm). No Jupyter é um widget que, ao fechar, é trocado por uma linha de texto
+    com o estado final: quem lê o notebook guardado (GitHub, HTML) vê "20/20", não um "0%" congelado."""
 
-    def advance(epoch: int, history: dict):
-        bar.set_postfix(treino=f"{history['train_loss'][-1]:.2f}", val=f"{history['val_loss'][-1]:.2f}")
-        bar.update(1)
+    def __init__(self, total: int, done: int = 0, enabled: bool = True, description: str = "Épocas"):
+        from IPython.display import display
 
-    return bar, advance
+        self.handle = None
+        if enabled and issubclass(tqdm, notebook_tqdm):
+            self.bar = tqdm(total=total, initial=done, desc=description, display=False)
+            self.handle = display(self.bar.container, display_id=True)
+        else:
+            self.bar = tqdm(total=total, initial=done, desc=description, disable=not enabled)
+
+    def advance(self, postfix: str = ""):
+        self.bar.set_postfix_str(postfix, refresh=False)
+        self.bar.update(1)
+
+    def close(self):
+        self.bar.close()
+        if self.handle is not None:
+            self.handle.update({"text/plain": str(self.bar)}, raw=True)
 
 
 def train(
@@ -80,7 +92,11 @@ def train(
     if plan.action == "reutilizar":
         return history
     checkpointer = Checkpointer(plan, model, optimizer, generator)
-    bar, advance = progress_bar(len(history["train_loss"]), plan.num_epochs, progress)
+    bar = Progress(plan.num_epochs, len(history["train_loss"]), progress)
+
+    def advance(epoch: int, history: dict):
+        bar.advance(f"treino={history['train_loss'][-1]:.2f}, val={history['val_loss'][-1]:.2f}")
+
     callbacks = [checkpointer, advance]
     if snapshot_x is not None:
         callbacks.insert(0, snapshotter(model, snapshot_x, snapshot_every, plan.num_epochs))
@@ -112,8 +128,3 @@ def build(params: dict, device: torch.device | str = "cpu") -> tuple[vc.VAE, tor
     """O modelo e o otimizador que os parâmetros pedem, no dispositivo."""
     model = vc.build_model(params["ARCH"], params["LATENT_DIM"], params["HIDDEN_DIM"]).to(device)
     return model, vc.make_optimizer(model, params["LEARNING_RATE"])
-
-
-def checkpoint_label(path: Path) -> str:
-    """O nome do arquivo de checkpoint, para tabelas e figuras."""
-    return Path(path).stem

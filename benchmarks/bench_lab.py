@@ -1,0 +1,67 @@
+"""Custo do laboratório (notebooks/experimentos, parâmetros padrão): tempo de parede × treino medido.
+
+1. Roda o laboratório com papermill numa pasta de checkpoints vazia: tudo é treinado. A meta, medida
+   na mesma execução, é tempo de parede ≤ 1,15 × (soma dos segundos de época que os próprios treinos
+   mediram e guardaram nos checkpoints) + 90 s — o que sobra é partida do kernel, dados, avaliação,
+   limites de importância e figuras.
+2. Roda de novo com os mesmos checkpoints: nada é treinado, e a meta é ≤ 60 s.
+Os dois rodam em série, num subprocesso cada (nunca dois processos de PyTorch ao mesmo tempo).
+Uso: .venv/bin/python benchmarks/bench_lab.py [--checkpoint-dir PASTA_VAZIA] [-p NOME VALOR ...]
+"""
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from bench_epoch import cpu_model
+
+from vae_tools.checkpoints import load_checkpoint
+from vae_tools.figures import br_number as br
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_lab(folder: Path, output: Path, extra: list[str]) -> float:
+    papermill = Path(sys.executable).with_name("papermill")
+    command = [str(papermill), "--no-progress-bar", "notebooks/experimentos.ipynb", str(output)]
+    command += ["-p", "CHECKPOINT_DIR", str(folder), "-p", "PROGRESS", "False", *extra]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint-dir", type=Path, help="pasta vazia (padrão: uma temporária)")
+    parser.add_argument("--output", default="reports/bench_lab.ipynb", type=Path)
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NOME", "VALOR"))
+    args = parser.parse_args()
+    extra = [arg for name, value in args.p for arg in ("-p", name, value)]
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = (args.checkpoint_dir or Path(temporary)).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        if any(folder.glob("*.pt")):
+            sys.exit(f"{folder} já tem checkpoints: a primeira execução precisa treinar tudo")
+        (ROOT / args.output).parent.mkdir(parents=True, exist_ok=True)
+        first = run_lab(folder, ROOT / args.output, extra)
+        epochs = [s for path in sorted(folder.glob("*.pt")) for s in load_checkpoint(path)["history"]["seconds"]]
+        second = run_lab(folder, ROOT / args.output.with_name(args.output.stem + "_cache.ipynb"), extra)
+    trained = sum(epochs)
+    budget = 1.15 * trained + 90
+    print(f"CPU: {cpu_model()} | torch {torch.__version__} | threads: {torch.get_num_threads()}")
+    print(f"Laboratório {' '.join(extra) or 'com os parâmetros padrão'}:")
+    print(f"  treinos: {len(epochs)} épocas somando {br(trained, 1)} s (medidas pelos próprios treinos)")
+    print(
+        f"  1ª execução, tudo treinado: {br(first, 1)} s | meta 1,15 × {br(trained, 1)} + 90 = {br(budget, 1)} s",
+        end=" ",
+    )
+    print(f"| razão {br(first / budget, 3)} (meta ≤ 1)")
+    print(f"  2ª execução, tudo dos checkpoints: {br(second, 1)} s | meta ≤ 60 s | razão {br(second / 60, 3)}")
+
+
+if __name__ == "__main__":
+    main()
