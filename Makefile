@@ -55,12 +55,13 @@ test: setup data  ## roda todos os testes (ruff, unitários, jupytext, papermill
 	$(BIN)/python -m pytest tests \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOK)
 
-# O relatório treina do zero numa pasta temporária (o notebook guardado mostra um treino de verdade);
+# O relatório treina do zero em build/checkpoints-notebook (o notebook guardado mostra um treino de verdade);
 # o laboratório usa checkpoints/ e só treina o que ainda não foi treinado (make experiments antes).
 notebook: setup data  ## reexecuta os dois notebooks pareados com os parâmetros padrão (para commitar)
 	$(BIN)/jupytext --sync notebooks/vae_mnist.py notebooks/experimentos.py
-	fresh=$$(mktemp -d) && VAE_MNIST_CHECKPOINT_DIR=$$fresh $(BIN)/jupyter nbconvert --to notebook --execute \
-		--inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK); status=$$?; rm -rf $$fresh; exit $$status
+	rm -rf build/checkpoints-notebook
+	VAE_MNIST_CHECKPOINT_DIR=$(CURDIR)/build/checkpoints-notebook $(BIN)/jupyter nbconvert --to notebook \
+		--execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(LAB)
 	$(BIN)/jupytext --sync $(NOTEBOOK) $(LAB)
 

@@ -203,3 +203,8 @@ def test_a_torch_file_that_is_not_ours_is_refused(tmp_path):
     torch.save([1, 2, 3], pickle_path)
     with pytest.raises(CheckpointError, match="não é um checkpoint deste projeto"):
         checkpoints.load_checkpoint(pickle_path)
+
+
+def test_paths_inside_the_project_are_shown_relative_to_it(tmp_path):
+    assert checkpoints.shown(ROOT / "checkpoints" / "x.pt") == "checkpoints/x.pt"
+    assert checkpoints.shown(tmp_path / "x.pt") == str(tmp_path / "x.pt")

@@ -175,15 +175,21 @@ class RunPlan:
     source: Path | None = None
 
     def describe(self) -> str:
+        path = shown(self.path)
         if self.action == "reutilizar":
-            return f"Checkpoint {self.path} reutilizado: já treinado até a época {self.num_epochs}; nada a treinar."
+            return f"Checkpoint {path} reutilizado: já treinado até a época {self.num_epochs}; nada a treinar."
         if self.action == "continuar":
-            origin = "" if self.source == self.path else f" de {self.source} (que fica intacto)"
+            origin = "" if self.source == self.path else f" de {shown(self.source)} (que fica intacto)"
             return (
                 f"Treino continuado da época {self.state['epoch']}{origin} até a época {self.num_epochs}; "
-                f"checkpoint em {self.path}."
+                f"checkpoint em {path}."
             )
-        return f"Treino do zero até a época {self.num_epochs}; checkpoint em {self.path}."
+        return f"Treino do zero até a época {self.num_epochs}; checkpoint em {path}."
+
+
+def shown(path: Path) -> str:
+    """O caminho como o leitor o quer ver: relativo à raiz do projeto quando está dentro dela."""
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def _check_config(state: dict, config: dict, path: Path):
