@@ -129,9 +129,7 @@ print(f"Treinadas agora: {len(trained_now)}; reutilizadas: {len(runs) - len(trai
 # $k$ amostras (Burda et al., 2015) mostra quanto o ELBO subestima $\log p(x)$ em cada tamanho.
 
 # %%
-latent = [runs[name] for name in groups["latente"]]
-sizes = [run.params["LATENT_DIM"] for run in latent]
-m = {key: np.array([run.metrics[key] for run in latent]) for key in latent[0].metrics}
+latent, sizes, m = lab.compare(runs, groups["latente"], "LATENT_DIM")
 display(
     Markdown(
         markdown_table(
@@ -259,9 +257,7 @@ display(
 # al., 2017) — e só β = 1 minimiza o −ELBO. Na figura, as retas tracejadas ligam pontos de mesmo −ELBO.
 
 # %%
-beta_runs = [runs[name] for name in groups["beta"]]
-betas = [run.params["BETA"] for run in beta_runs]
-b = {key: np.array([run.metrics[key] for run in beta_runs]) for key in beta_runs[0].metrics}
+beta_runs, betas, b = lab.compare(runs, groups["beta"], "BETA")
 display(
     Markdown(
         markdown_table(
@@ -351,9 +347,7 @@ display(
 # pesos entre posições da imagem, então o modelo é bem menor, mas cada peso trabalha em todas as posições.
 
 # %%
-arch_runs = [runs[name] for name in groups["arquitetura"]]
-archs = [run.params["ARCH"] for run in arch_runs]
-a = {key: np.array([run.metrics[key] for run in arch_runs]) for key in arch_runs[0].metrics}
+arch_runs, archs, a = lab.compare(runs, groups["arquitetura"], "ARCH")
 display(
     Markdown(
         markdown_table(

@@ -18,7 +18,8 @@ from vae_tools import checkpoints, mnist, training  # noqa: E402
 from vae_tools.parameters import seed_everything  # noqa: E402
 
 SESSION_CHECKPOINTS = Path(tempfile.mkdtemp(prefix="vae-testes-checkpoints-"))
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -32,6 +33,20 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     shutil.rmtree(SESSION_CHECKPOINTS, ignore_errors=True)
+
+
+def run_notebook(notebook: Path, output: Path, **parameters):
+    """Executa `notebook` com papermill (na raiz do projeto) em `output`; devolve (notebook executado,
+    o erro do papermill ou None)."""
+    import nbformat
+    import papermill as pm
+
+    error = None
+    try:
+        pm.execute_notebook(str(notebook), str(output), parameters=parameters, cwd=str(ROOT), progress_bar=False)
+    except pm.PapermillExecutionError as raised:
+        error = raised
+    return nbformat.read(output, as_version=4), error
 
 
 def free_port() -> int:

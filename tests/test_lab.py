@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import pytest
+from conftest import run_notebook
 
 from vae_tools import lab
 from vae_tools.parameters import ParameterError, validate_lab_params
@@ -113,13 +113,7 @@ def latent_table(nb) -> str:
 
 
 def run_lab(tmp_path, name, **parameters):
-    output = tmp_path / f"{name}.ipynb"
-    error = None
-    try:
-        pm.execute_notebook(str(LAB), str(output), parameters=parameters, cwd=str(ROOT), progress_bar=False)
-    except pm.PapermillExecutionError as raised:
-        error = raised
-    return nbformat.read(output, as_version=4), error
+    return run_notebook(LAB, tmp_path / f"{name}.ipynb", **parameters)
 
 
 def test_committed_lab_is_an_executed_default_run():

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import pytest
+from conftest import run_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "vae_mnist.ipynb"
@@ -60,13 +60,7 @@ def run_report(tmp_path, name, **parameters):
     """Executa o relatório com papermill (checkpoints em `tmp_path/ck`, salvo outra pasta ou arquivo);
     devolve (notebook executado, erro ou None)."""
     parameters.setdefault("CHECKPOINT_DIR", str(tmp_path / "ck"))
-    output = tmp_path / f"{name}.ipynb"
-    error = None
-    try:
-        pm.execute_notebook(str(NOTEBOOK), str(output), parameters=parameters, cwd=str(ROOT), progress_bar=False)
-    except pm.PapermillExecutionError as raised:
-        error = raised
-    return nbformat.read(output, as_version=4), error
+    return run_notebook(NOTEBOOK, tmp_path / f"{name}.ipynb", **parameters)
 
 
 def report_text(nb) -> str:

@@ -73,8 +73,9 @@ def test_offline_search_finds_reparametrization(site, chromium):
     page, errors, _ = offline_page(chromium, site)
     try:
         page.goto(site, wait_until="networkidle")
-        page.locator("label.md-search__icon, label[for='__search']").first.click()
-        page.locator("input.md-search__input").fill("reparametrização")
+        search = page.locator("input.md-search__input")
+        search.click()
+        search.press_sequentially("reparametrização", delay=50)  # teclas de verdade, como um leitor
         results = page.locator(".md-search-result__item")
         results.first.wait_for(timeout=15_000)
         page.screenshot(path=ARTIFACTS / "site_busca.png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 import vae_core as vc
@@ -91,3 +92,11 @@ def measure(run: Run, train_x, test_x, iwae_k: int, iwae_size: int, seed: int) -
         "seconds_per_epoch": sum(seconds) / len(seconds),
     }
     return run.metrics
+
+
+def compare(runs: dict[str, Run], names: list[str], parameter: str) -> tuple[list[Run], list, dict[str, np.ndarray]]:
+    """Uma comparação: as suas execuções em ordem, o valor do parâmetro que muda entre elas e cada
+    medida como um vetor (uma posição por execução)."""
+    chosen = [runs[name] for name in names]
+    metrics = {key: np.array([run.metrics[key] for run in chosen]) for key in chosen[0].metrics}
+    return chosen, [run.params[parameter] for run in chosen], metrics
