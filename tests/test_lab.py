@@ -37,7 +37,8 @@ def outputs_text(nb) -> str:
     parts = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            parts += [output.get("text", ""), output.get("data", {}).get("text/markdown", "")]
+            data = output.get("data", {})
+            parts += [output.get("text", ""), data.get("text/plain", ""), data.get("text/markdown", "")]
     return "".join(parts)
 
 
@@ -122,6 +123,7 @@ def test_committed_lab_is_an_executed_default_run():
     assert all(c.execution_count for c in code) and not any(o.output_type == "error" for c in code for o in c.outputs)
     text = outputs_text(nb)
     assert "12 execuções de 20 épocas" in text and "treino: 55.000" in text
+    assert "Execuções: 100%|██████████| 12/12" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
     assert sum("image/png" in o.get("data", {}) for c in code for o in c.outputs) == len(FIGURES)
 
 

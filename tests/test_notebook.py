@@ -51,6 +51,7 @@ def test_committed_notebook_is_an_executed_default_run():
     text = "".join(outputs_text(c) for c in code)
     assert "treino:  55000 imagens" in text
     assert "Dentro da tolerância: True" in text
+    assert "Épocas: 100%|██████████| 20/20" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
     n_images = sum("image/png" in o.get("data", {}) for c in code for o in c.outputs)
     assert n_images == len(FIGURE_NAMES), f"esperava {len(FIGURE_NAMES)} figuras, há {n_images}"
     assert "widgets" in nb.metadata, "estado dos widgets não foi guardado"
