@@ -49,7 +49,7 @@ DEVICE: str = "auto"  # "auto", "cpu", "cuda" ou "mps"
 NUM_THREADS: "int or None" = None  # None: todos os núcleos disponíveis; fixo durante a execução
 PROGRESS: bool = True  # barra de progresso do treino
 TSNE_SAMPLES: int = 5000  # imagens de teste projetadas pelo t-SNE (até 10.000)
-N_SLIDERS: int = 5  # componentes principais exploradas com controles deslizantes
+N_SLIDERS: int = 5  # controles deslizantes do explorador do espaço latente
 EXPLORE_DIGIT: int = 3  # dígito de teste de onde a exploração parte
 EXPLORE_INDEX: int = 0  # qual exemplo desse dígito no teste (0 é o primeiro)
 EXPLORE_MODE: str = "pca"  # controles nas componentes principais de μ ("pca") ou nas dimensões de z por KL ("dims")
@@ -151,6 +151,9 @@ show_figure(fig, "01_exemplos_treino", FIGURES_DIR)
 #   A aleatoriedade fica em $\varepsilon$ e o gradiente flui por $\mu$ e $\sigma = e^{\frac{1}{2}\log\sigma^2}$.
 # - **Decodificador** $p_\theta(x\mid z) = \prod_i \operatorname{Bernoulli}\big(x_i;\ \operatorname{sigmoid}(f_\theta(z))_i\big)$:
 #   $z \to$ camada oculta ReLU $\to$ 784 *logits*, um por pixel.
+#
+# Esse é o modelo clássico, `ARCH="mlp"`. Com `ARCH="conv"` codificador e decodificador são convolucionais
+# (mesma interface latente, mesma perda); o laboratório (`experimentos`) compara os dois.
 
 # %%
 # NBVAL_CHECK_OUTPUT
