@@ -72,5 +72,5 @@ bench: setup data  ## mede época (clássico × projeto × piso) e o relatório 
 bench-lab: setup data  ## mede o laboratório: tudo treinado (contra a soma das épocas) e tudo dos checkpoints
 	$(BIN)/python benchmarks/bench_lab.py
 
-clean:  ## apaga relatórios gerados e caches (mantém .venv e data/)
-	rm -rf $(REPORTS) .pytest_cache tests/__pycache__ __pycache__
+clean:  ## apaga relatórios, o site construído e caches (mantém .venv, data/ e checkpoints/)
+	rm -rf $(REPORTS) build .cache .pytest_cache tests/__pycache__ __pycache__ vae_tools/__pycache__
