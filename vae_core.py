@@ -65,7 +65,7 @@ class ConvVAE(VAE):
     decodificador espelhado, linear para 2c×7×7 e duas convoluções transpostas (7 → 14 → 28)."""
 
     def __init__(self, latent_dim: int = 20, channels: int = CONV_CHANNELS):
-        nn.Module.__init__(self)
+        nn.Module.__init__(self)  # herda do VAE a reparametrização, decode e forward, não as camadas
         self.latent_dim, c = latent_dim, channels
         flat = 2 * c * 7 * 7
         self.encoder = nn.Sequential(
