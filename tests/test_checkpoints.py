@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # ---------------------------------------------------------------- identidade e pasta
 
 
-def test_runs_with_different_parameters_get_different_files_and_both_stay(tiny_run, tmp_path):
+def test_runs_with_different_parameters_get_different_files_and_both_stay(tiny_run):
     _, _, first = tiny_run(NUM_EPOCHS=2)
     before = first.path.read_bytes()
     _, _, other = tiny_run(NUM_EPOCHS=2, LATENT_DIM=5, BETA=4.0)

@@ -10,6 +10,7 @@ import numpy as np
 
 import vae_core as vc
 from vae_tools.analysis import move_along_components
+from vae_tools.figures import br_number
 
 MODES = {"pca": "componentes principais de μ", "dims": "dimensões de z (por KL)"}
 SPAN = 3.0  # cada controle cobre ±3 desvios-padrão
@@ -49,7 +50,7 @@ class LatentSpace:
     def labels(self, mode: str) -> list[str]:
         if mode == "pca":
             return [f"CP {i + 1}" for i in range(self.n)]
-        return [f"z{j} ({self.kl[j]:.1f} nats)".replace(".", ",") for j in self.dims]
+        return [f"z{j} ({br_number(self.kl[j], 1)} nats)" for j in self.dims]
 
     def coordinates(self, mode: str, z0: np.ndarray) -> np.ndarray:
         """Onde `z0` está em cada controle."""

@@ -112,7 +112,7 @@ def boolean(name: str, value) -> bool:
     reject(name, value, "True ou False (também 'sim'/'não', 'true'/'false')")
 
 
-def number_list(name: str, value, convert, allowed: str) -> list:
+def parse_list(name: str, value, convert, allowed: str) -> list:
     """Lista não vazia e sem repetições, convertida elemento a elemento por `convert(name, item)`;
     aceita o texto de uma lista (`"[2, 20]"`, como `-p` do papermill entrega) além da lista do `-y`."""
     parsed = value
@@ -216,15 +216,15 @@ def validate_lab_params(params: dict) -> dict:
     fixed = {"ARCH": "mlp", "BETA": 1.0, "LATENT_DIM": 1, "CHECKPOINT_PATH": None, "RESUME": False,
              "SKIP_TRAINING": False, "BINARIZE": False}  # fmt: skip
     p = validate_training(fixed | dict(params))
-    p["LATENT_SIZES"] = number_list("LATENT_SIZES", p["LATENT_SIZES"], lambda n, v: integer(n, v, 1), "inteiros ≥ 1")
-    p["BETAS"] = number_list("BETAS", p["BETAS"], positive_float, "números finitos > 0")
+    p["LATENT_SIZES"] = parse_list("LATENT_SIZES", p["LATENT_SIZES"], lambda n, v: integer(n, v, 1), "inteiros ≥ 1")
+    p["BETAS"] = parse_list("BETAS", p["BETAS"], positive_float, "números finitos > 0")
 
     def architecture(name, value):
         if value not in vc.ARCHITECTURES:
             reject(name, value, " ou ".join(f'"{a}"' for a in vc.ARCHITECTURES))
         return value
 
-    p["ARCHS"] = number_list("ARCHS", p["ARCHS"], architecture, '"mlp" e/ou "conv"')
+    p["ARCHS"] = parse_list("ARCHS", p["ARCHS"], architecture, '"mlp" e/ou "conv"')
     for name in ("BETA_LATENT_DIM", "ARCH_LATENT_DIM", "IWAE_K"):
         p[name] = integer(name, p[name], 1)
     p["IWAE_SIZE"] = integer("IWAE_SIZE", p["IWAE_SIZE"], 1, MNIST_TEST_SIZE)

@@ -8,7 +8,7 @@ from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
 
 import vae_core as vc
-from vae_tools.checkpoints import RunPlan, restore_checkpoint, save_checkpoint
+from vae_tools.checkpoints import RunPlan, restore_checkpoint, save_checkpoint, shown
 
 
 class Checkpointer:
@@ -27,7 +27,7 @@ class Checkpointer:
     def kept(self) -> str:
         if self.saved == 0:
             return "Nenhum checkpoint foi salvo nesta execução."
-        return f"O checkpoint da época {self.saved} está guardado em {self.plan.path}."
+        return f"O checkpoint da época {self.saved} está guardado em {shown(self.plan.path)}."
 
 
 def snapshotter(model, snapshot_x: torch.Tensor, every: int, num_epochs: int):
