@@ -84,12 +84,12 @@ def test_report_runs_headless_then_reuses_its_checkpoint(tmp_path):
     assert "não** são log-verossimilhanças" in text  # pixels cinza: o aviso, não a comparação com artigos
     test_line = re.search(r"Teste — perda: .*", text).group()
     name = "mlp400-z20-beta1-lr0.001-b128-seed42-val500-n2000-e1.pt"
-    assert f"Treino do zero até a época 1; checkpoint em {tmp_path / 'ck' / name}" in text
+    assert f"Treino do zero até a época 1; checkpoint em {name}" in text
     assert {p.name for p in (tmp_path / "ck").glob("*.pt")} == {name, name.replace("z20", "z2")}  # e o VAE 2-D
 
     reused, error = run_report(tmp_path, "reuso", **TINY, SKIP_TRAINING=True)
     assert error is None, error
-    assert f"Checkpoint {tmp_path / 'ck' / name} reutilizado" in report_text(reused)
+    assert f"Checkpoint {name} reutilizado" in report_text(reused)
     assert re.search(r"Teste — perda: .*", report_text(reused)).group() == test_line
 
 

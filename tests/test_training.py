@@ -35,6 +35,43 @@ def test_snapshots_every_k_epochs_and_at_the_end(tmp_path):
     assert checkpoints.load_checkpoint(plan.path)["history"]["snapshot_epochs"] == [2, 4, 5]
 
 
+def test_weights_are_a_function_of_the_configuration(tmp_path):
+    """O mesmo modelo, construído depois de sorteios diferentes no gerador global, sai com os mesmos
+    pesos; outra semente dá outros; e o gerador global não é tocado pela construção."""
+    torch.manual_seed(0)
+    first = training.build(TINY)[0]
+    torch.rand(1000)  # outro uso do gerador global antes de construir
+    state = torch.get_rng_state()
+    second = training.build(TINY)[0]
+    assert torch.equal(state, torch.get_rng_state()), "construir o modelo consumiu o gerador global"
+    assert same_weights(first, second)
+    assert not same_weights(first, training.build(TINY | {"SEED": TINY["SEED"] + 1})[0])
+
+
+def test_fresh_training_does_not_depend_on_what_ran_before(tmp_path):
+    """Dois treinos do zero da mesma configuração, com o gerador global em estados diferentes antes
+    (como o relatório e o laboratório), chegam às mesmas perdas e aos mesmos pesos, bit a bit."""
+    torch.set_num_threads(1)
+    results = []
+    for folder, draws in (("a", 1), ("b", 12345)):
+        torch.rand(draws)  # o gerador global em outro estado
+        plan = checkpoints.plan_run(TINY | {"CHECKPOINT_DIR": str(tmp_path / folder)})
+        model, optimizer = training.build(plan.config)
+        results.append((training.train(plan, model, optimizer, tiny_data(), tiny_data()[:8], False), model))
+    (a_history, a_model), (b_history, b_model) = results
+    assert losses(a_history) == losses(b_history) and same_weights(a_model, b_model)
+
+
+def test_older_checkpoint_format_is_refused_and_kept(tmp_path):
+    _, _, plan = run_tiny(tmp_path / "ck")
+    state = checkpoints.load_checkpoint(plan.path) | {"version": 2}
+    torch.save(state, plan.path)
+    before = plan.path.read_bytes()
+    with pytest.raises(checkpoints.CheckpointError, match="versão 2 do formato"):
+        checkpoints.plan_run(TINY | {"CHECKPOINT_DIR": str(plan.path.parent)})
+    assert plan.path.read_bytes() == before
+
+
 def test_resumed_run_ends_bitwise_equal_to_uninterrupted_run(tmp_path):
     straight, straight_model, _ = run_tiny(tmp_path / "direto")
     path = tmp_path / "vae.pt"

@@ -21,7 +21,7 @@ import torch
 import vae_core as vc
 from vae_tools.parameters import MNIST_TRAIN_SIZE, REPO_ROOT
 
-FORMAT, VERSION = "vae-mnist-checkpoint", 2
+FORMAT, VERSION = "vae-mnist-checkpoint", 3  # 3: pesos iniciais sorteados com a semente da configuração
 CHECKPOINT_DIR_ENV = "VAE_MNIST_CHECKPOINT_DIR"
 # o que define os pesos de um treino (além do número de épocas, que vai no nome do arquivo)
 IDENTITY_KEYS = (
@@ -122,6 +122,13 @@ def load_checkpoint(path: Path) -> dict:
             f"O arquivo {path} não é um checkpoint deste projeto (formato {FORMAT} versão {VERSION}): "
             f"apague-o ou mova-o e treine de novo."
         )
+    if state["version"] != VERSION:
+        raise CheckpointError(
+            f"O checkpoint {path} foi gravado pela versão {state['version']} do formato, e esta é a {VERSION}: "
+            f"antes da versão 3 os pesos iniciais dependiam do que tinha rodado antes no processo, então o nome "
+            f"do arquivo não garante a configuração que os produziu. Mova-o para outra pasta (ele não é apagado) "
+            f"e rode de novo para treinar esta configuração."
+        )
     return state
 
 
@@ -175,11 +182,12 @@ class RunPlan:
     source: Path | None = None
 
     def describe(self) -> str:
-        path = shown(self.path)
+        """O plano numa frase, com o nome do arquivo (a pasta é a de `CHECKPOINT_DIR`)."""
+        path = self.path.name
         if self.action == "reutilizar":
             return f"Checkpoint {path} reutilizado: já treinado até a época {self.num_epochs}; nada a treinar."
         if self.action == "continuar":
-            origin = "" if self.source == self.path else f" de {shown(self.source)} (que fica intacto)"
+            origin = "" if self.source == self.path else f" de {self.source.name} (que fica intacto)"
             return (
                 f"Treino continuado da época {self.state['epoch']}{origin} até a época {self.num_epochs}; "
                 f"checkpoint em {path}."

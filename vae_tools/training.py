@@ -89,6 +89,8 @@ def train(
     history = vc.new_history() | {"snapshot_epochs": [], "snapshots": []}
     if plan.state is not None:
         history = restore_checkpoint(plan.state, model, optimizer, generator)
+    else:  # do zero: o ruído da reparametrização também parte da semente da configuração
+        torch.manual_seed(config["SEED"])
     if plan.action == "reutilizar":
         return history
     checkpointer = Checkpointer(plan, model, optimizer, generator)
@@ -125,6 +127,12 @@ def interrupted_message(epoch: int, checkpointer: Checkpointer) -> str:
 
 
 def build(params: dict, device: torch.device | str = "cpu") -> tuple[vc.VAE, torch.optim.Optimizer]:
-    """O modelo e o otimizador que os parâmetros pedem, no dispositivo."""
-    model = vc.build_model(params["ARCH"], params["LATENT_DIM"], params["HIDDEN_DIM"]).to(device)
+    """O modelo e o otimizador que os parâmetros pedem, no dispositivo.
+
+    A inicialização dos pesos é sorteada com a semente da configuração (`SEED`), num gerador à parte
+    (`fork_rng`): os pesos iniciais são função só da configuração, não do que rodou antes no processo,
+    e o gerador global segue intocado."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(params["SEED"])
+        model = vc.build_model(params["ARCH"], params["LATENT_DIM"], params["HIDDEN_DIM"]).to(device)
     return model, vc.make_optimizer(model, params["LEARNING_RATE"])
