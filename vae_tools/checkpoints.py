@@ -94,13 +94,20 @@ def save_checkpoint(
             "python": random.getstate(),
         },
     }
+    write_state(state, path)
+
+
+def write_state(state: dict, path: Path):
+    """Grava `state` (só tensores e tipos simples) em `path` de forma atômica: num arquivo temporário
+    trocado de lugar com `os.replace`. Serve a todo arquivo de pesos do projeto."""
     temporary = path.with_name(path.name + ".tmp")
     torch.save(state, temporary)
     os.replace(temporary, path)
 
 
-def load_checkpoint(path: Path) -> dict:
-    """Lê um checkpoint sem executar código (`weights_only=True`) e confere que é um dos nossos."""
+def read_state(path: Path) -> dict:
+    """Lê um arquivo de pesos sem executar código (`weights_only=True`); um arquivo truncado, de texto ou
+    com objetos arbitrários vira `CheckpointError` em português, que nomeia o arquivo."""
     if not path.is_file():
         raise CheckpointError(f"Não há checkpoint em {path}.")
     try:
@@ -117,6 +124,12 @@ def load_checkpoint(path: Path) -> dict:
             f"O checkpoint {path} foi recusado: {reason}. Apague-o ou mova-o; se veio de outra pessoa, peça "
             f"um checkpoint gravado por este projeto."
         ) from None
+    return state
+
+
+def load_checkpoint(path: Path) -> dict:
+    """Lê um checkpoint sem executar código (`weights_only=True`) e confere que é um dos nossos."""
+    state = read_state(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT or not STATE_KEYS <= state.keys():
         raise CheckpointError(
             f"O arquivo {path} não é um checkpoint deste projeto (formato {FORMAT} versão {VERSION}): "
