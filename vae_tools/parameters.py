@@ -193,8 +193,9 @@ def validate_params(params: dict) -> dict:
         reject(
             "EXPLORE_MODE", p["EXPLORE_MODE"], '"pca" (componentes principais de μ) ou "dims" (dimensões de z por KL)'
         )
-    for name in ("SNAPSHOT_EVERY", "IWAE_LARGE_K", "EPOCHS_2D"):
+    for name in ("SNAPSHOT_EVERY", "IWAE_LARGE_K"):
         p[name] = integer(name, p[name], 1)
+    p["EPOCHS_2D"] = p["NUM_EPOCHS"] if p["EPOCHS_2D"] is None else integer("EPOCHS_2D", p["EPOCHS_2D"], 1)
     for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
         p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)
     optional_path("FIGURES_DIR", p["FIGURES_DIR"])
