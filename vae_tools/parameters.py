@@ -206,7 +206,7 @@ def validate_params(params: dict) -> dict:
 
 
 LAB_PARAMETER_NAMES = (
-    "LATENT_SIZES", "BETAS", "BETA_LATENT_DIM", "ARCHS", "ARCH_LATENT_DIM", "NUM_EPOCHS", "BATCH_SIZE",
+    "LATENT_SIZES", "BETAS", "BETA_LATENT_DIM", "ARCHS", "ARCH_LATENT_DIM", "SEEDS", "NUM_EPOCHS", "BATCH_SIZE",
     "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "IWAE_K", "IWAE_SIZE", "DATA_DIR",
     "CHECKPOINT_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "FIGURES_DIR",
 )  # fmt: skip
@@ -226,6 +226,7 @@ def validate_lab_params(params: dict) -> dict:
         return value
 
     p["ARCHS"] = parse_list("ARCHS", p["ARCHS"], architecture, '"mlp" e/ou "conv"')
+    p["SEEDS"] = parse_list("SEEDS", p["SEEDS"], lambda n, v: integer(n, v, 0), "inteiros ≥ 0")
     for name in ("BETA_LATENT_DIM", "ARCH_LATENT_DIM", "IWAE_K"):
         p[name] = integer(name, p[name], 1)
     p["IWAE_SIZE"] = integer("IWAE_SIZE", p["IWAE_SIZE"], 1, MNIST_TEST_SIZE)
