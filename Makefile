@@ -47,7 +47,7 @@ site: setup  ## constrói o site do curso (MkDocs Material, sem rede) em build/s
 
 docs: report  ## copia para docs/ as figuras mostradas no README (de uma execução padrão)
 	mkdir -p docs
-	cp $(REPORTS)/figuras/08_espaco_latente.png $(REPORTS)/figuras/12_variedade_2d.png docs/
+	cp $(REPORTS)/figuras/10_espaco_latente.png $(REPORTS)/figuras/14_variedade_2d.png docs/
 
 test: setup data  ## roda todos os testes (ruff, unitários, jupytext, papermill, navegador, nbval)
 	$(BIN)/ruff check .

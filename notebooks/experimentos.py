@@ -29,7 +29,9 @@
 #
 # **Comparações justas.** Todas as execuções usam a mesma partição dos dados, a mesma semente, os mesmos
 # lotes, a mesma taxa de aprendizado e o **mesmo número de épocas**; dentro de cada comparação muda uma
-# coisa só. Cada execução é um checkpoint por configuração (o mesmo mecanismo do relatório): rodar o
+# coisa só, e todas são medidas nas mesmas imagens de teste. **O tamanho do ruído**: a configuração de
+# referência (z = 20, β = 1, `mlp`) é treinada com várias sementes (`SEEDS`), e a diferença entre elas é a
+# régua de toda comparação — uma diferença menor que ela é um empate, não uma classificação. Cada execução é um checkpoint por configuração (o mesmo mecanismo do relatório): rodar o
 # laboratório de novo não treina nada que já foi treinado — nem o modelo padrão do relatório, se ele já
 # rodou —, e um laboratório interrompido continua de onde parou.
 #
@@ -42,6 +44,7 @@ BETAS: list[float] = [0.25, 0.5, 1, 2, 4, 8]  # pesos da KL comparados (z de BET
 BETA_LATENT_DIM: int = 20  # tamanho de z na comparação de β
 ARCHS: list[str] = ["mlp", "conv"]  # arquiteturas comparadas (z de ARCH_LATENT_DIM, β 1)
 ARCH_LATENT_DIM: int = 20  # tamanho de z na comparação de arquiteturas
+SEEDS: list[int] = [43, 44]  # outras sementes da referência (z de BETA_LATENT_DIM, β 1, "mlp"), além de SEED
 NUM_EPOCHS: int = 20  # épocas de cada execução: as mesmas para todas
 BATCH_SIZE: int = 128  # imagens por lote
 HIDDEN_DIM: int = 400  # camada oculta do modelo "mlp"
@@ -95,11 +98,19 @@ display(
 )
 print(f"{len(runs)} execuções de {NUM_EPOCHS} épocas | {device}, {threads} threads | PyTorch {torch.__version__}")
 
+# %% [markdown]
+# Cada semente tem a sua partição treino/validação (como no relatório, a semente decide a partição, os
+# pesos iniciais e os lotes); o teste é o mesmo para todas.
+
 # %%
-data = mnist.load_mnist(mnist.resolve_data_dir(DATA_DIR), val_size=VAL_SIZE, train_size=TRAIN_SIZE, seed=SEED)
-train_x = mnist.flatten_images(data.train_x, device)  # uint8, convertido lote a lote
-val_x, test_x = mnist.to_model_input(data.val_x, device), mnist.to_model_input(data.test_x, device)
-print(", ".join(f"{name}: {br_number(size)}" for name, size in data.sizes().items()))
+data_dir = mnist.resolve_data_dir(DATA_DIR)
+splits, test_x = {}, None
+for seed in sorted({run.params["SEED"] for run in runs.values()}):
+    data = mnist.load_mnist(data_dir, val_size=VAL_SIZE, train_size=TRAIN_SIZE, seed=seed)
+    splits[seed] = (mnist.flatten_images(data.train_x, device), mnist.to_model_input(data.val_x, device))
+    if seed == SEED:
+        test_x, test_y = mnist.to_model_input(data.test_x, device), data.test_y.numpy()
+        print(", ".join(f"{name}: {br_number(size)}" for name, size in data.sizes().items()))
 
 # %% [markdown]
 # ## 2. Treino
@@ -107,16 +118,57 @@ print(", ".join(f"{name}: {br_number(size)}" for name, size in data.sizes().item
 # As execuções rodam uma depois da outra, cada uma com os dois núcleos (nunca duas ao mesmo tempo: as
 # perdas só se repetem bit a bit com o mesmo número de threads). As já treinadas são só carregadas.
 
-# %%
-# NBVAL_IGNORE_OUTPUT
+# %% tags=["nbval-ignore-output"]
 train_start = time.perf_counter()
-lab.train_all(runs, train_x, val_x, device, PROGRESS)
+lab.train_all(runs, splits, device, PROGRESS)
 train_wall = time.perf_counter() - train_start
 for run in runs.values():
-    lab.measure(run, train_x, test_x, IWAE_K, IWAE_SIZE, SEED)
+    lab.measure(run, splits[run.params["SEED"]][0], test_x, IWAE_K, IWAE_SIZE, SEED)
 trained_now = [run for run in runs.values() if run.plan.action != "reutilizar"]
-print(f"Treinadas agora: {len(trained_now)}; reutilizadas: {len(runs) - len(trained_now)}; "
-      f"tempo desta célula: {train_wall:.0f} s")  # fmt: skip
+print(
+    f"Treinadas agora: {len(trained_now)}; reutilizadas: {len(runs) - len(trained_now)}; "
+    f"tempo desta célula: {br_number(train_wall)} s"
+)
+
+# %% [markdown]
+# ### O tamanho do ruído
+#
+# A mesma configuração de referência, com sementes diferentes: a diferença entre elas é o que uma
+# comparação pode atribuir ao acaso.
+
+# %%
+seed_runs, seeds, s = lab.compare(runs, groups["sementes"], "SEED")
+band = lab.noise_band(runs, groups["sementes"], "test_loss")
+display(
+    Markdown(
+        markdown_table(
+            ["semente", "−ELBO teste", "BCE", "KL", "ativas", "execução (checkpoint)"],
+            [
+                [
+                    seed,
+                    br_number(s["test_loss"][i], 2),
+                    br_number(s["test_bce"][i], 2),
+                    br_number(s["test_kl"][i], 2),
+                    s["active"][i],
+                    f"`{run.name}`",
+                ]
+                for i, (seed, run) in enumerate(zip(seeds, seed_runs))
+            ],
+        )
+    )
+)
+
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
+display(
+    Markdown(
+        f"Com {len(seeds)} sementes, o −ELBO de teste da referência vai de {br_number(s['test_loss'].min(), 2)} a "
+        f"{br_number(s['test_loss'].max(), 2)}: uma **faixa de ruído de {br_number(band, 2)} nats**. Nas "
+        f"comparações abaixo, duas configurações cuja diferença de −ELBO fica dentro dela estão empatadas."
+        if len(seeds) > 1
+        else "Com uma só semente não há faixa de ruído medida: as comparações abaixo tratam qualquer diferença "
+        "como real, o que não se sustentaria com mais sementes. Passe `SEEDS` com outras sementes."
+    )
+)
 
 # %% [markdown]
 # ## 3. Quantas dimensões latentes?
@@ -126,14 +178,15 @@ print(f"Treinadas agora: {len(trained_now)}; reutilizadas: {len(runs) - len(trai
 # o seu preço em reconstrução tende a ficar igual ao *prior* — **inativa**, com
 # $\operatorname{Var}_x(\mathbb{E}_{q(z\mid x)}[z_j]) \le 0{,}01$ (o critério de Burda et al.). Para ver se
 # há sobreajuste medimos o −ELBO no treino e no teste com o modelo final; o limite de importância com
-# $k$ amostras (Burda et al., 2015) mostra quanto o ELBO subestima $\log p(x)$ em cada tamanho.
+# $k$ amostras (Burda et al., 2015), comparado ao ELBO **nas mesmas imagens**, mostra quanto o ELBO
+# subestima $\log p(x)$ em cada tamanho.
 
 # %%
 latent, sizes, m = lab.compare(runs, groups["latente"], "LATENT_DIM")
 display(
     Markdown(
         markdown_table(
-            ["z", "−ELBO teste", "BCE", "KL", "teste − treino", "ativas", f"−limite k={IWAE_K}", "s/época"],
+            ["z", "−ELBO teste", "BCE", "KL", "teste − treino", "ativas", f"limite k={IWAE_K} − ELBO", "s/época"],
             [
                 [
                     z,
@@ -142,12 +195,12 @@ display(
                     br_number(m["test_kl"][i], 2),
                     br_number(m["gap"][i], 2),
                     f"{m['active'][i]} de {z}",
-                    br_number(-m["iwae"][i], 2),
+                    f"{br_number(m['iwae_gap'][i], 2)} ± {br_number(m['iwae_gap_se'][i], 2)}",
                     br_number(m["seconds_per_epoch"][i], 2),
                 ]
                 for i, z in enumerate(sizes)
             ],
-        )  # fmt: skip
+        )
     )
 )
 
@@ -155,7 +208,7 @@ display(
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 axes[0].plot(sizes, m["test_loss"], "o-", label="−ELBO (teste)")
 axes[0].plot(sizes, m["train_loss"], "s--", label="−ELBO (treino)")
-axes[0].plot(sizes, -m["iwae"], "^:", label=f"−limite de importância, k = {IWAE_K}")
+axes[0].fill_between(sizes, m["test_loss"] - band / 2, m["test_loss"] + band / 2, alpha=0.2, label="faixa das sementes")
 axes[1].plot(sizes, m["test_bce"], "o-", label="reconstrução (BCE)")
 axes[1].plot(sizes, m["test_kl"], "s-", label="KL")
 for ax, title in zip(axes, ["Perda por tamanho de z", "Os dois termos no teste"]):
@@ -171,7 +224,6 @@ show_figure(fig, "lab_01_perda_por_dimensao", FIGURES_DIR)
 # %%
 n_samples = 10
 samples = np.stack([vc.sample_images(run.model, n_samples, seed=SEED) for run in latent])
-gray = ((samples > 0.1) & (samples < 0.9)).mean(axis=(1, 2, 3))  # fração de pixels cinza: quanto borram
 fig, ax = plt.subplots(figsize=(8, 0.8 * len(latent) + 0.6))
 ax.imshow(image_grid(samples.reshape(-1, 28, 28), ncols=n_samples), cmap="gray")
 ax.set_yticks(np.arange(len(latent)) * 28 + 14, [f"z = {z}" for z in sizes])
@@ -180,40 +232,40 @@ ax.set_title(f"Amostras de z ~ N(0, I) de cada modelo ({NUM_EPOCHS} épocas)")
 show_figure(fig, "lab_02_amostras_por_dimensao", FIGURES_DIR)
 
 
-# %%
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
 def moves(before: float, after: float) -> str:
     """ "cai de A para B" ou "sobe de A para B", com os números à brasileira."""
     return f"{'cai' if after < before else 'sobe'} de {br_number(before, 1)} para {br_number(after, 1)}"
 
 
 best, largest, smallest = int(np.argmin(m["test_loss"])), int(np.argmax(sizes)), int(np.argmin(sizes))
+tied = [sizes[i] for i in lab.ties(m["test_loss"], band, best)]
 inactive_sizes = [z for z, active in zip(sizes, m["active"]) if active < z]
-near = [z for z, loss in zip(sizes, m["test_loss"]) if loss - m["test_loss"][best] <= 1.0]
 gap_share = 100 * m["gap"] / m["test_loss"]
 fifty = sizes.index(50) if 50 in sizes else None
+ranking = (
+    f"O menor −ELBO de teste é o do modelo com **z = {sizes[best]}** ({br_number(m['test_loss'][best], 2)} nats)"
+    + (
+        f", mas z = {', '.join(map(str, tied))} ficam a até {br_number(band, 2)} nats dele (a faixa das sementes): "
+        f"entre esses tamanhos, empate."
+        if len(tied) > 1
+        else f", à frente dos outros por mais que a faixa das sementes ({br_number(band, 2)} nats)."
+    )
+)
 display(
     Markdown(
-        f"O menor −ELBO de teste é o do modelo com **z = {sizes[best]}** ({br_number(m['test_loss'][best], 2)} "
-        f"nats); ficam a até 1 nat dele os tamanhos {', '.join(map(str, near))}. Do menor ao maior z "
-        f"({sizes[smallest]} → {sizes[largest]}) a BCE {moves(m['test_bce'][smallest], m['test_bce'][largest])} "
-        f"e a KL {moves(m['test_kl'][smallest], m['test_kl'][largest])}"
-        + (
-            f"; de z = {sizes[best]} a z = {sizes[largest]}, a BCE {moves(m['test_bce'][best], m['test_bce'][largest])} "
-            f"e a KL {moves(m['test_kl'][best], m['test_kl'][largest])}: passado o melhor tamanho, o que as "
-            f"dimensões extras compram de reconstrução não paga o que custam em KL.\n\n"
-            if best != largest
-            else ".\n\n"
-        )
-        + f"**A afirmação de Kingma & Welling.** Com z = {sizes[largest]}, a diferença teste − treino é de "
+        ranking + f" Do menor ao maior z ({sizes[smallest]} → {sizes[largest]}) a BCE "
+        f"{moves(m['test_bce'][smallest], m['test_bce'][largest])} e a KL "
+        f"{moves(m['test_kl'][smallest], m['test_kl'][largest])}.\n\n"
+        f"**A afirmação de Kingma & Welling.** Com z = {sizes[largest]}, a diferença teste − treino é de "
         f"{br_number(m['gap'][largest], 2)} nats ({br_number(gap_share[largest], 1)}% da perda), contra "
-        f"{br_number(m['gap'][best], 2)} com z = {sizes[best]}; o −ELBO de teste com z = {sizes[largest]} fica "
-        f"{br_number(m['test_loss'][largest] - m['test_loss'][best], 2)} nats acima do melhor. "
+        f"{br_number(m['gap'][best], 2)} com z = {sizes[best]}"
         + (
-            "As dimensões supérfluas não trouxeram sobreajuste que se veja: nas nossas execuções a afirmação se "
-            "confirma."
-            if m["gap"][largest] <= max(1.0, 2 * abs(m["gap"][best]))
-            else "Aqui a diferença teste − treino cresce com as dimensões supérfluas: nas nossas execuções a "
-            "afirmação não se confirma por inteiro."
+            ": as dimensões supérfluas não aumentaram a diferença teste − treino além da faixa das sementes, e "
+            "nas nossas execuções a afirmação se confirma."
+            if m["gap"][largest] - m["gap"][best] <= band
+            else ": a diferença teste − treino cresce com as dimensões supérfluas mais que a faixa das sementes, e "
+            "nas nossas execuções a afirmação não se confirma por inteiro."
         )
         + " Unidades ativas: "
         + ", ".join(f"{a} de {z}" for z, a in zip(sizes, m["active"]))
@@ -232,18 +284,10 @@ display(
             if fifty is not None
             else ""
         )
-        + f"O limite de importância com k = {IWAE_K} fica entre "
-        f"{br_number((m['test_loss'] + m['iwae']).min(), 1)} e {br_number((m['test_loss'] + m['iwae']).max(), 1)} "
-        f"nats acima do ELBO: a folga do ELBO existe em todos os tamanhos. Nas amostras, a fração de pixels "
-        f"cinza (entre 0,1 e 0,9, uma medida de borrão) vai de "
-        + ", ".join(f"{br_number(100 * g)}% (z = {z})" for z, g in zip(sizes, gray))
-        + (
-            ": quanto maior z, mais borradas as amostras — um z grande decodifica pontos do *prior* que os "
-            "códigos reais mal ocupam."
-            if gray[largest] > gray[smallest]
-            else f"; as mais nítidas são as de z = {sizes[int(np.argmin(gray))]}, e as de z = "
-            f"{sizes[int(np.argmax(gray))]} as mais borradas."
-        )
+        + f"Nas mesmas {br_number(IWAE_SIZE)} imagens de teste, o limite de importância com k = {IWAE_K} fica "
+        f"entre {br_number(m['iwae_gap'].min(), 2)} e {br_number(m['iwae_gap'].max(), 2)} nats acima do ELBO "
+        f"(erros pareados de até {br_number(m['iwae_gap_se'].max(), 2)}): a folga do ELBO existe em todos os "
+        f"tamanhos."
     )
 )
 
@@ -254,14 +298,15 @@ display(
 # verdadeiro, BCE + KL. Alemi et al. (2018) leem os dois termos como **distorção** $D$ (a BCE) e **taxa**
 # $R$ (a KL, os nats que o código carrega sobre a imagem): $-\text{ELBO} = D + R$. Cada β escolhe um ponto
 # da curva taxa–distorção — β < 1 compra reconstrução com taxa; β > 1 aperta o canal latente (Higgins et
-# al., 2017) — e só β = 1 minimiza o −ELBO. Na figura, as retas tracejadas ligam pontos de mesmo −ELBO.
+# al., 2017) — e só β = 1 minimiza o −ELBO. Na figura, cada reta tracejada passa pelo ponto de um β e
+# reúne todos os pontos com o mesmo −ELBO que ele.
 
 # %%
 beta_runs, betas, b = lab.compare(runs, groups["beta"], "BETA")
 display(
     Markdown(
         markdown_table(
-            ["β", "−ELBO teste", "distorção D (BCE)", "taxa R (KL)", "ativas", f"−limite k={IWAE_K}"],
+            ["β", "−ELBO teste", "distorção D (BCE)", "taxa R (KL)", "ativas", f"limite k={IWAE_K} − ELBO"],
             [
                 [
                     br_number(beta, 2),
@@ -269,24 +314,32 @@ display(
                     br_number(b["test_bce"][i], 2),
                     br_number(b["test_kl"][i], 2),
                     f"{b['active'][i]} de {BETA_LATENT_DIM}",
-                    br_number(-b["iwae"][i], 2),
+                    f"{br_number(b['iwae_gap'][i], 2)} ± {br_number(b['iwae_gap_se'][i], 2)}",
                 ]
                 for i, beta in enumerate(betas)
             ],
-        )  # fmt: skip
+        )
     )
 )
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 5))
-rates = np.linspace(0, b["test_kl"].max() * 1.1, 2)
-for level in np.unique(np.round(b["test_loss"], -1)):
-    ax.plot(rates, level - rates, "--", color="0.8", lw=1)
-    ax.annotate(f"−ELBO = {br_number(level)}", (rates[-1], level - rates[-1]), fontsize=7, color="0.5")
+fig, ax = plt.subplots(figsize=(8, 5.5))
+rates = np.array([0, b["test_kl"].max() * 1.15])
+for level in b["test_loss"]:
+    ax.plot(rates, level - rates, "--", color="0.75", lw=1)
+    ax.annotate(
+        f"−ELBO {br_number(level, 1)}",
+        (rates[0], level),
+        xytext=(3, 3),
+        textcoords="offset points",
+        fontsize=9,
+        color="0.3",
+    )
 ax.plot(b["test_kl"], b["test_bce"], "o-", color="tab:blue")
 for beta, rate, distortion in zip(betas, b["test_kl"], b["test_bce"]):
     ax.annotate(f"β = {br_number(beta, 2)}", (rate, distortion), textcoords="offset points", xytext=(6, 4))
-ax.set_ylim(b["test_bce"].min() - 10, b["test_bce"].max() + 10)
+ax.set_xlim(rates)
+ax.set_ylim(b["test_bce"].min() - 10, b["test_loss"].max() + 5)
 ax.set(xlabel="taxa R = KL (nats por imagem)", ylabel="distorção D = BCE (nats por imagem)")
 ax.set_title(f"Taxa × distorção no teste (z = {BETA_LATENT_DIM}, {NUM_EPOCHS} épocas)")
 ax.grid(alpha=0.3)
@@ -294,14 +347,16 @@ show_figure(fig, "lab_03_taxa_distorcao", FIGURES_DIR)
 
 # %%
 shown = test_x[:8]
-originals = shown.cpu().numpy().reshape(-1, 28, 28)
-recon = np.concatenate([originals] + [vc.reconstruct(run.model, shown) for run in beta_runs])
-beta_samples = np.concatenate([vc.sample_images(run.model, 8, seed=SEED) for run in beta_runs])
-beta_gray = ((beta_samples > 0.1) & (beta_samples < 0.9)).reshape(len(beta_runs), -1).mean(axis=1)
-fig, axes = plt.subplots(1, 2, figsize=(12, 0.75 * len(beta_runs) + 1.4))
+beta_labels = [f"β = {br_number(x, 2)}" for x in betas]
+recon = np.concatenate(
+    [shown.cpu().numpy().reshape(-1, 28, 28)] + [vc.reconstruct(run.model, shown) for run in beta_runs]
+)
+real = test_x[8:16].cpu().numpy().reshape(-1, 28, 28)  # imagens reais, como referência das amostras
+beta_samples = np.concatenate([real] + [vc.sample_images(run.model, 8, seed=SEED) for run in beta_runs])
+fig, axes = plt.subplots(1, 2, figsize=(12, 0.75 * len(beta_runs) + 1.6))
 for ax, images, labels, title in [
-    (axes[0], recon, ["original"] + [f"β = {br_number(x, 2)}" for x in betas], "Reconstruções (decodificando μ)"),
-    (axes[1], beta_samples, [f"β = {br_number(x, 2)}" for x in betas], "Amostras de z ~ N(0, I)"),
+    (axes[0], recon, ["original", *beta_labels], "Reconstruções (decodificando μ)"),
+    (axes[1], beta_samples, ["reais (teste)", *beta_labels], "Amostras de z ~ N(0, I)"),
 ]:
     ax.imshow(image_grid(images, ncols=8), cmap="gray")
     ax.set_yticks(np.arange(len(labels)) * 28 + 14, labels)
@@ -310,8 +365,9 @@ for ax, images, labels, title in [
 plt.tight_layout()
 show_figure(fig, "lab_04_beta_imagens", FIGURES_DIR)
 
-# %%
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
 lo, hi, best_b = int(np.argmin(betas)), int(np.argmax(betas)), int(np.argmin(b["test_loss"]))
+tied_b = [betas[i] for i in lab.ties(b["test_loss"], band, best_b)]
 display(
     Markdown(
         f"De β = {br_number(betas[lo], 2)} a β = {br_number(betas[hi], 2)} a taxa cai de "
@@ -319,22 +375,18 @@ display(
         f"{br_number(b['test_bce'][lo], 1)} para {br_number(b['test_bce'][hi], 1)}: cada β é um ponto "
         f"diferente da mesma troca. O menor −ELBO é o de β = {br_number(betas[best_b], 2)} "
         f"({br_number(b['test_loss'][best_b], 2)} nats)"
-        + (", como a teoria prevê: só β = 1 otimiza o próprio ELBO. " if betas[best_b] == 1 else ". ")
+        + (
+            f", com β = {', '.join(br_number(x, 2) for x in tied_b if x != betas[best_b])} dentro da faixa das "
+            f"sementes ({br_number(band, 2)} nats). "
+            if len(tied_b) > 1
+            else f", à frente dos outros por mais que a faixa das sementes ({br_number(band, 2)} nats)"
+            + (": só β = 1 otimiza o próprio ELBO, como a teoria prevê. " if betas[best_b] == 1 else ". ")
+        )
         + f"Com β = {br_number(betas[hi], 2)} há **{b['active'][hi]} de {BETA_LATENT_DIM}** dimensões ativas "
         f"(com β = {br_number(betas[lo], 2)}, {b['active'][lo]})"
         + (": um canal latente mais apertado usa menos dimensões. " if b["active"][hi] < b["active"][lo] else ". ")
-        + f"A fração de pixels cinza nas amostras (uma medida de borrão) vai de {br_number(100 * beta_gray[lo])}% "
-        f"(β = {br_number(betas[lo], 2)}) a {br_number(100 * beta_gray[hi])}% (β = {br_number(betas[hi], 2)})"
-        + (
-            ": com β grande os códigos ocupam o *prior* inteiro e amostrar dele se parece com reconstruir; com β "
-            "pequeno as reconstruções são fiéis, mas o *prior* cobre regiões que nenhum código real ocupa. "
-            if beta_gray[hi] < beta_gray[lo]
-            else f": as amostras mais nítidas são as de β = {br_number(betas[int(np.argmin(beta_gray))], 2)} — "
-            f"apertar o canal latente não deixou as amostras mais limpas. "
-        )
-        + "Como Alemi et al. apontam, o "
-        "−ELBO sozinho não diz qual desses modelos serve para quê: dois pontos com −ELBO parecido podem "
-        "dividir os nats entre taxa e distorção de formas bem diferentes."
+        + "Como Alemi et al. apontam, o −ELBO sozinho não diz qual desses modelos serve para quê: dois pontos "
+        "com −ELBO parecido podem dividir os nats entre taxa e distorção de formas bem diferentes."
     )
 )
 
@@ -364,7 +416,7 @@ display(
                 ]
                 for i, arch in enumerate(archs)
             ],
-        )  # fmt: skip
+        )
     )
 )
 
@@ -380,24 +432,26 @@ ax.set_xticks([])
 ax.set_title(f"Os mesmos dígitos de teste reconstruídos por cada arquitetura (z = {ARCH_LATENT_DIM})")
 show_figure(fig, "lab_05_arquiteturas", FIGURES_DIR)
 
-# %%
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
 if {"mlp", "conv"} <= set(archs):
     i_mlp, i_conv = archs.index("mlp"), archs.index("conv")
     diff = a["test_loss"][i_mlp] - a["test_loss"][i_conv]
+    verdict = (
+        f"{'menor' if diff > 0 else 'maior'} que o do totalmente conectado por {br_number(abs(diff), 2)} nats, "
+        + ("mais que" if abs(diff) > band else "dentro d")
+        + f"a faixa das sementes ({br_number(band, 2)})"
+        + ("" if abs(diff) > band else ": empate")
+    )
     arch_text = (
         f"Com {br_number(a['parameters'][i_conv])} parâmetros — "
         f"{br_number(a['parameters'][i_mlp] / a['parameters'][i_conv], 1)} vezes menos que os "
-        f"{br_number(a['parameters'][i_mlp])} do modelo totalmente conectado — o convolucional "
-        + (f"chega a um −ELBO de teste {br_number(diff, 2)} nats **menor**" if diff > 0
-           else f"fica {br_number(-diff, 2)} nats **acima** do totalmente conectado no −ELBO de teste")
-        + f" depois das mesmas {NUM_EPOCHS} épocas (BCE {br_number(a['test_bce'][i_conv], 1)} contra "
-        f"{br_number(a['test_bce'][i_mlp], 1)}; KL {br_number(a['test_kl'][i_conv], 1)} contra "
-        f"{br_number(a['test_kl'][i_mlp], 1)}). O preço é o tempo: "
-        f"{br_number(a['seconds_per_epoch'][i_conv], 2)} s por época contra "
-        f"{br_number(a['seconds_per_epoch'][i_mlp], 2)} nesta CPU "
-        f"({br_number(a['seconds_per_epoch'][i_conv] / a['seconds_per_epoch'][i_mlp], 1)} vezes mais): numa CPU "
-        f"de dois núcleos, convoluções custam muito mais operações por parâmetro que produtos de matrizes."
-    )  # fmt: skip
+        f"{br_number(a['parameters'][i_mlp])} do modelo totalmente conectado — o convolucional tem um −ELBO de "
+        f"teste {verdict}, depois das mesmas {NUM_EPOCHS} épocas (BCE {br_number(a['test_bce'][i_conv], 1)} "
+        f"contra {br_number(a['test_bce'][i_mlp], 1)}; KL {br_number(a['test_kl'][i_conv], 1)} contra "
+        f"{br_number(a['test_kl'][i_mlp], 1)}). O preço é o tempo: {br_number(a['seconds_per_epoch'][i_conv], 2)} s "
+        f"por época contra {br_number(a['seconds_per_epoch'][i_mlp], 2)} nesta CPU "
+        f"({br_number(a['seconds_per_epoch'][i_conv] / a['seconds_per_epoch'][i_mlp], 1)} vezes mais)."
+    )
 else:
     arch_text = "Com uma só arquitetura na lista `ARCHS`, não há comparação a fazer."
 display(Markdown(arch_text))
@@ -405,20 +459,34 @@ display(Markdown(arch_text))
 # %% [markdown]
 # ## 6. Resumo de todas as execuções
 #
-# Os segundos são o tempo de treino medido quando cada execução treinou (guardado no seu checkpoint),
-# sem a avaliação por época.
+# Uma linha por execução, com o nome do seu checkpoint (o arquivo fica em `CHECKPOINT_DIR`). Os segundos
+# são o tempo de treino medido quando cada execução treinou (guardado no checkpoint), sem a avaliação por
+# época.
 
 # %%
 display(
     Markdown(
         markdown_table(
-            ["execução", "arq.", "z", "β", "épocas", "s de treino", "−ELBO teste", "BCE", "KL", "ativas"],
+            [
+                "execução (checkpoint)",
+                "arq.",
+                "z",
+                "β",
+                "semente",
+                "épocas",
+                "s de treino",
+                "−ELBO teste",
+                "BCE",
+                "KL",
+                "ativas",
+            ],
             [
                 [
                     f"`{run.name}`",
                     run.params["ARCH"],
                     run.params["LATENT_DIM"],
                     br_number(run.params["BETA"], 2),
+                    run.params["SEED"],
                     run.metrics["epochs"],
                     br_number(run.metrics["seconds"], 1),
                     br_number(run.metrics["test_loss"], 2),
@@ -428,11 +496,11 @@ display(
                 ]
                 for run in runs.values()
             ],
-        )  # fmt: skip
+        )
     )
 )
 
-# %%
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
 lab_wall = time.perf_counter() - lab_start
 train_total = sum(run.metrics["seconds"] for run in runs.values())
 display(
@@ -441,7 +509,7 @@ display(
         f"min, {NUM_EPOCHS} épocas cada, uma depois da outra, com {threads} threads). Nesta execução do "
         f"laboratório {len(trained_now)} treinaram e {len(runs) - len(trained_now)} foram reutilizadas dos "
         f"seus checkpoints; o notebook inteiro levou {br_number(lab_wall)} s. Com os parâmetros padrão as "
-        f"épocas são as do relatório, e o ponto z = 20, β = 1, `mlp` é o próprio modelo dele: o mesmo "
-        f"checkpoint, reutilizado se o relatório já rodou."
+        f"épocas são as do relatório, e a execução z = 20, β = 1, `mlp`, semente {SEED} é o próprio modelo dele: "
+        f"a mesma configuração dá os mesmos pesos, e o mesmo checkpoint é reutilizado se o relatório já rodou."
     )
 )

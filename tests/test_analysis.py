@@ -72,11 +72,54 @@ def test_normal_quantiles_and_manifold_grid_axes():
     assert values[0] == pytest.approx(-1.6449, abs=1e-4) and values[2] == 0
     torch.manual_seed(0)
     model = vc.VAE(hidden_dim=16, latent_dim=2)
-    grid, axis = analysis.manifold_grid(model, 5)
-    assert grid.shape == (5, 5, 28, 28)
+    z1, z2 = np.linspace(-3, 1, 5), np.linspace(-1, 2, 4)
+    grid = analysis.manifold_grid(model, z1, z2)
+    assert grid.shape == (4, 5, 28, 28)
     # canto inferior esquerdo: z = (menor z₁, menor z₂); canto superior direito: (maior z₁, maior z₂)
-    np.testing.assert_allclose(grid[-1, 0], vc.decode_latent(model, [axis[0], axis[0]])[0], atol=1e-6)
-    np.testing.assert_allclose(grid[0, -1], vc.decode_latent(model, [axis[-1], axis[-1]])[0], atol=1e-6)
+    np.testing.assert_allclose(grid[-1, 0], vc.decode_latent(model, [z1[0], z2[0]])[0], atol=1e-6)
+    np.testing.assert_allclose(grid[0, -1], vc.decode_latent(model, [z1[-1], z2[-1]])[0], atol=1e-6)
+
+
+def test_prior_mass_of_a_box():
+    assert analysis.prior_mass([-np.inf, -np.inf], [np.inf, np.inf]) == pytest.approx(1.0)
+    five_to_95 = analysis.normal_quantiles(2)  # [−1,645, 1,645]: 90 % em cada eixo
+    assert analysis.prior_mass([five_to_95[0]] * 2, [five_to_95[1]] * 2) == pytest.approx(0.81, abs=1e-6)
+    assert analysis.prior_mass([0.0], [np.inf]) == pytest.approx(0.5)
+
+
+def test_paired_standard_error_matches_a_hand_computation():
+    a = np.array([10.0, 12.0, 9.0, 15.0])
+    b = np.array([9.5, 11.0, 9.0, 13.5])
+    d = a - b  # 0,5; 1,0; 0,0; 1,5 → média 0,75
+    mean, stderr = analysis.paired_difference(a, b)
+    assert mean == pytest.approx(0.75)
+    assert stderr == pytest.approx(np.sqrt(((d - 0.75) ** 2).sum() / 3) / 2)
+    # o erro pareado é muito menor que o de cada estimativa, que carrega a variação entre imagens
+    assert stderr == pytest.approx(np.sqrt(1.25 / 3) / 2)
+    assert stderr < a.std(ddof=1) / 2 / 4
+
+
+def test_elbo_per_image_averages_to_evaluate(trained):
+    model, x = trained
+    torch.manual_seed(3)
+    per_image = analysis.elbo_per_image(model, x)
+    torch.manual_seed(3)
+    assert per_image.shape == (len(x),)
+    assert -per_image.mean() == pytest.approx(vc.evaluate(model, x)["loss"], rel=1e-5)
+
+
+def test_gradient_estimators_agree_on_the_mean_and_reparametrization_has_less_variance(trained):
+    model, x = trained
+    grads = analysis.gradient_estimators(model, x[:4], draws=4000, seed=0)
+    assert set(grads) == {"reparametrização", "escore", "escore com linha de base"}
+    reparam = grads["reparametrização"]
+    assert reparam.shape == (4000, 4, model.latent_dim)
+    # os três estimam o mesmo gradiente: médias iguais dentro de 4 erros padrão do escore
+    for name in ("escore", "escore com linha de base"):
+        stderr = grads[name].std(0) / np.sqrt(len(grads[name]))
+        assert (np.abs(grads[name].mean(0) - reparam.mean(0)) < 4 * stderr + 1e-3).mean() > 0.95
+    variance = {name: g.var(0).mean() for name, g in grads.items()}
+    assert variance["reparametrização"] < variance["escore com linha de base"] < variance["escore"]
 
 
 def test_dimension_traversal_moves_only_the_chosen_dimension(trained):

@@ -18,3 +18,4 @@ def test_br_number():
     assert br_number(652824) == "652.824"
     assert br_number(103.914, 2) == "103,91"
     assert br_number(-0.5, 1) == "-0,5"
+    assert br_number(-0.04, 1) == "0,0" and br_number(-0.4) == "0"  # nunca "-0"

@@ -1,6 +1,7 @@
 """vae_tools.publish: equações em MathML na hora de construir, widgets fora da cópia publicada e um HTML
 que não busca nada na rede."""
 
+import html as html_module
 import re
 
 import nbformat
@@ -40,3 +41,14 @@ def test_exported_html_has_mathml_and_no_outside_script(tmp_path):
     assert html.count("<math") > 20 and "$\\mathcal" not in html
     assert not re.findall(r'<script[^>]*src="https?://', html)
     assert html.count("<img") + html.count("data:image/png") >= 12
+
+
+def test_exported_html_shows_the_model_source_and_hides_interpretation_code(tmp_path):
+    """O HTML mostra o código do VAE (lido de vae_core) e o texto que as células de interpretação calculam,
+    mas não o f-string que o calcula (etiqueta remove-input)."""
+    notebook = tmp_path / "relatorio.ipynb"
+    nbformat.write(nbformat.read(ROOT / "notebooks" / "vae_mnist.ipynb", as_version=4), notebook)
+    text = html_module.unescape(re.sub(r"<[^>]+>", "", publish.export_html(notebook).read_text()))
+    assert "class VAE(nn.Module)" in text and "def reparameterize" in text and "def train_epoch" in text
+    assert "Antes do treino, a perda média de validação é" in text
+    assert 'f"Antes do treino' not in text and "Markdown(" not in text

@@ -64,14 +64,64 @@ def dimension_traversal(model: vc.VAE, z0: np.ndarray, dims, values: np.ndarray)
     return vc.decode_latent(model, z).reshape(len(dims), len(values), vc.IMAGE_SIDE, vc.IMAGE_SIDE)
 
 
-def manifold_grid(model: vc.VAE, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Grade n×n de decodificações de um VAE com z 2-D sobre quantis da normal (Kingma & Welling,
-    fig. 4): devolve as imagens (n, n, 28, 28) — linha i tem z₂ = valores[n−1−i], coluna j tem
-    z₁ = valores[j] — e os valores de z de cada eixo."""
-    values = normal_quantiles(n)
-    z1, z2 = np.meshgrid(values, values[::-1])
+def manifold_grid(model: vc.VAE, z1_values: np.ndarray, z2_values: np.ndarray) -> np.ndarray:
+    """Grade de decodificações de um VAE com z 2-D (Kingma & Welling, fig. 4): linha i tem
+    z₂ = z2_values[−1−i] (o maior em cima), coluna j tem z₁ = z1_values[j]; imagens (n₂, n₁, 28, 28)."""
+    z1, z2 = np.meshgrid(z1_values, z2_values[::-1])
     images = vc.decode_latent(model, np.stack([z1, z2], axis=-1).reshape(-1, 2))
-    return images.reshape(n, n, vc.IMAGE_SIDE, vc.IMAGE_SIDE), values
+    return images.reshape(len(z2_values), len(z1_values), vc.IMAGE_SIDE, vc.IMAGE_SIDE)
+
+
+def prior_mass(low: np.ndarray, high: np.ndarray) -> float:
+    """Probabilidade que o prior N(0, I) dá à caixa [low, high] (um intervalo por dimensão)."""
+    normal = torch.distributions.Normal(0.0, 1.0)
+    low, high = torch.as_tensor(low, dtype=torch.float64), torch.as_tensor(high, dtype=torch.float64)
+    return float((normal.cdf(high) - normal.cdf(low)).prod())
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Diferença média entre duas estimativas nas mesmas imagens e o seu erro padrão pareado,
+    std(aᵢ − bᵢ)/√n — bem menor que o erro padrão de cada estimativa quando as duas andam juntas."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+@torch.inference_mode()
+def elbo_per_image(model: vc.VAE, x: torch.Tensor, batch_size: int = vc.EVAL_BATCH_SIZE) -> np.ndarray:
+    """ELBO de cada imagem (nats; o negativo da perda), com um z amostrado e a KL em forma fechada."""
+    model.eval()
+    parts = []
+    for batch in map(vc.to_float, x.split(batch_size)):
+        logits, mu, logvar = model(batch)
+        parts.append(-(vc.reconstruction_bce(logits, batch) + vc.kl_divergence(mu, logvar)))
+    return torch.cat(parts).cpu().numpy()
+
+
+def gradient_estimators(model: vc.VAE, x: torch.Tensor, draws: int, seed: int) -> dict[str, np.ndarray]:
+    """Amostras de dois estimadores do mesmo gradiente, ∇_μ E_{q(z|x)}[log p(x|z)], para cada imagem:
+
+    - reparametrização: ∇_μ log p(x | μ + σ·ε), ε ~ N(0, I);
+    - função escore (REINFORCE): log p(x|z) · ∇_μ log q(z|x) = log p(x|z) · (z − μ)/σ²;
+    - função escore com linha de base: a mesma, com log p(x|z) menos a média das outras amostras
+      (deixar a própria de fora mantém o estimador sem viés).
+
+    Os três são não viesados; devolve cada um como (draws, n, d)."""
+    model.eval()
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    std = torch.exp(0.5 * logvar)
+    eps = torch.randn((draws, *mu.shape), generator=torch.Generator().manual_seed(seed)).to(x.device)
+    mu_draws = mu.expand(draws, *mu.shape).clone().requires_grad_(True)
+    log_px_z = -vc.reconstruction_bce(model.decode_logits(mu_draws + std * eps), x.expand(draws, *x.shape))
+    (reparam,) = torch.autograd.grad(log_px_z.sum(), mu_draws)
+    f = log_px_z.detach()[..., None]
+    baseline = (f.sum(0) - f) / (draws - 1)
+    score = eps / std  # ∇_μ log q(z|x) = (z − μ)/σ²
+    return {
+        "reparametrização": reparam.cpu().numpy(),
+        "escore": (f * score).cpu().numpy(),
+        "escore com linha de base": ((f - baseline) * score).cpu().numpy(),
+    }
 
 
 @torch.inference_mode()

@@ -30,7 +30,7 @@ def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
 
 def br_number(value: float, decimals: int = 0) -> str:
     """Formata um número à brasileira: milhar com ponto, decimal com vírgula (12.345,6)."""
-    text = f"{value:,.{decimals}f}"
+    text = f"{round(value, decimals) + 0.0:,.{decimals}f}"  # + 0.0: nunca "-0,0"
     return text.replace(",", "_").replace(".", ",").replace("_", ".")
 
 
@@ -38,3 +38,24 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     """Uma tabela em Markdown (para `display(Markdown(...))`); as células já vêm formatadas."""
     lines = [header, ["---"] * len(header), *rows]
     return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
+
+
+def show_source(*objects):
+    """Mostra o código-fonte de funções ou classes, destacado, lido do próprio módulo
+    (`inspect.getsource`): a página nunca diverge do código que roda."""
+    import inspect
+
+    from IPython.display import Code, display
+
+    display(Code("\n\n".join(inspect.getsource(obj) for obj in objects), language="python"))
+
+
+def scatter_digits(ax, points: np.ndarray, labels: np.ndarray, size: float = 2):
+    """Pontos 2-D coloridos por dígito, com uma legenda discreta (uma cor por dígito, não uma barra contínua)."""
+    import matplotlib.pyplot as plt
+
+    colors = plt.cm.tab10(np.arange(10))
+    for digit in range(10):
+        chosen = labels == digit
+        ax.scatter(points[chosen, 0], points[chosen, 1], color=colors[digit], s=size, alpha=0.7, label=str(digit))
+    ax.legend(title="dígito", markerscale=12 / max(size, 1), loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)

@@ -34,7 +34,8 @@ class Run:
 
 def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
     """As execuções (sem repetição: o modelo clássico com z = 20 e β = 1 entra nas três comparações)
-    e, para cada comparação ("latente", "beta", "arquitetura"), os nomes das suas execuções em ordem.
+    e, para cada comparação ("latente", "beta", "arquitetura", e "sementes": a configuração de referência,
+    z = `BETA_LATENT_DIM`, β = 1, "mlp", com `SEED` e cada semente de `SEEDS`), os nomes das suas execuções.
     Cada plano é decidido aqui, antes de qualquer treino: um checkpoint ilegível ou uma pasta que não
     pode ser gravada param o laboratório já na primeira célula."""
     base = {key: p[key] for key in SHARED} | FIXED | {"ARCH": "mlp", "BETA": 1.0}
@@ -42,6 +43,7 @@ def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
         "latente": [{"LATENT_DIM": z} for z in p["LATENT_SIZES"]],
         "beta": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "BETA": b} for b in p["BETAS"]],
         "arquitetura": [{"LATENT_DIM": p["ARCH_LATENT_DIM"], "ARCH": a} for a in p["ARCHS"]],
+        "sementes": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "SEED": s} for s in dict.fromkeys([p["SEED"], *p["SEEDS"]])],
     }
     runs, groups = {}, {}
     for group, changes in variants.items():
@@ -54,12 +56,15 @@ def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
     return runs, groups
 
 
-def train_all(runs: dict[str, Run], train_x, val_x, device, progress: bool = True):
+def train_all(runs: dict[str, Run], splits: dict[int, tuple], device, progress: bool = True):
     """Treina (ou continua, ou só carrega) cada execução, uma depois da outra, com uma barra sobre as
-    execuções. Um Ctrl+C para o laboratório depois de salvar a época em curso: rodar de novo continua."""
+    execuções. `splits[semente]` é (treino, validação) da partição daquela semente: como no relatório, a
+    semente de uma configuração decide a partição, os pesos iniciais e os lotes. Um Ctrl+C para o
+    laboratório depois de salvar a época em curso: rodar de novo continua."""
     bar = training.Progress(len(runs), enabled=progress, description="Execuções")
     try:
         for run in runs.values():
+            train_x, val_x = splits[run.params["SEED"]]
             run.model, optimizer = training.build(run.params, device)
             run.history = training.train(run.plan, run.model, optimizer, train_x, val_x, progress=False)
             if len(run.history["train_loss"]) < run.plan.num_epochs:
@@ -71,12 +76,16 @@ def train_all(runs: dict[str, Run], train_x, val_x, device, progress: bool = Tru
 
 def measure(run: Run, train_x, test_x, iwae_k: int, iwae_size: int, seed: int) -> dict:
     """As medidas de uma execução treinada, todas com a mesma semente: −ELBO, BCE e KL no teste, −ELBO no
-    treino e a diferença teste − treino, unidades ativas, o limite de importância com `iwae_k` amostras
-    nas `iwae_size` primeiras imagens de teste, parâmetros e custo de treino."""
+    treino e a diferença teste − treino, unidades ativas, e nas `iwae_size` primeiras imagens de teste o
+    limite de importância com `iwae_k` amostras, o ELBO e a folga entre os dois (média e erro pareado);
+    parâmetros e custo de treino."""
     model, history = run.model, run.history
     torch.manual_seed(seed)
     test, train = vc.evaluate(model, test_x), vc.evaluate(model, train_x)
     mu = vc.encode_dataset(model, test_x)[0]
+    elbo = analysis.elbo_per_image(model, test_x[:iwae_size])
+    iwae = analysis.iwae_bound(model, test_x[:iwae_size], iwae_k)
+    iwae_gap, iwae_gap_se = analysis.paired_difference(iwae, elbo)
     seconds = history["seconds"]
     run.metrics = {
         "test_loss": test["loss"],
@@ -85,7 +94,10 @@ def measure(run: Run, train_x, test_x, iwae_k: int, iwae_size: int, seed: int) -
         "train_loss": train["loss"],
         "gap": test["loss"] - train["loss"],
         "active": int(analysis.active_units(mu).sum()),
-        "iwae": float(analysis.iwae_bound(model, test_x[:iwae_size], iwae_k).mean()),
+        "iwae": float(iwae.mean()),
+        "elbo_subset": float(elbo.mean()),
+        "iwae_gap": iwae_gap,
+        "iwae_gap_se": iwae_gap_se,
         "parameters": vc.count_parameters(model),
         "epochs": len(history["train_loss"]),
         "seconds": sum(seconds),
@@ -100,3 +112,15 @@ def compare(runs: dict[str, Run], names: list[str], parameter: str) -> tuple[lis
     chosen = [runs[name] for name in names]
     metrics = {key: np.array([run.metrics[key] for run in chosen]) for key in chosen[0].metrics}
     return chosen, [run.params[parameter] for run in chosen], metrics
+
+
+def noise_band(runs: dict[str, Run], names: list[str], metric: str) -> float:
+    """A faixa de ruído de uma medida: máximo − mínimo entre as execuções que só mudam a semente.
+    Uma diferença menor que ela entre duas configurações é um empate, não uma classificação."""
+    values = [runs[name].metrics[metric] for name in names]
+    return float(max(values) - min(values))
+
+
+def ties(values: np.ndarray, band: float, best: int) -> list[int]:
+    """As posições cujo valor fica a até `band` do valor da posição `best` (ela inclusive)."""
+    return [i for i, value in enumerate(values) if abs(value - values[best]) <= band]

@@ -80,8 +80,12 @@ def prepare_site(target: Path = SITE_SOURCE) -> Path:
 def export_html(notebook: Path) -> Path:
     """HTML de um notebook executado, ao lado dele, com as equações em MathML e sem nenhum script de fora."""
     from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
-    exporter = HTMLExporter(template_name="lab", mathjax_url="", embed_images=True)
+    config = Config()
+    config.TagRemovePreprocessor.enabled = True
+    config.TagRemovePreprocessor.remove_input_tags = {"remove-input"}  # só o texto das células de interpretação
+    exporter = HTMLExporter(config=config, template_name="lab", mathjax_url="", embed_images=True)
     body, _ = exporter.from_notebook_node(web_copy(nbformat.read(notebook, as_version=4)))
     body = re.sub(r'<script[^>]*src="https?://[^"]*"[^>]*>\s*</script>', "", body)
     output = Path(notebook).with_suffix(".html")
