@@ -17,7 +17,8 @@ IMAGE_SIDE = 28
 INPUT_DIM = IMAGE_SIDE * IMAGE_SIDE
 METRICS = ("loss", "bce", "kl")
 EVAL_BATCH_SIZE = 2048
-ARCHITECTURES = ("mlp", "conv")
+ARCHITECTURES = ("mlp", "conv", "cvae")
+NUM_CLASSES = 10  # rótulos do MNIST, condição do VAE condicional
 CONV_CHANNELS = 16  # canais da primeira convolução do ConvVAE (a segunda tem o dobro)
 
 
@@ -88,10 +89,52 @@ class ConvVAE(VAE):
         return logits.reshape(*z.shape[:-1], INPUT_DIM)
 
 
+class CVAE(VAE):
+    """VAE condicional (Sohn, Lee & Yan, 2015): q(z|x, y) e p(x|z, y), com o rótulo y como um vetor one-hot
+    juntado à entrada do codificador (784 + 10) e a z (d + 10). Mesmo prior, mesma perda. Uso:
+    `model.decode(z, y)` → imagens (n, 784) em [0, 1], para z float (n, d) e y inteiro (n,) em 0–9."""
+
+    def __init__(self, hidden_dim: int = 400, latent_dim: int = 20):
+        super().__init__(INPUT_DIM, hidden_dim, latent_dim)
+        self.fc1 = nn.Linear(INPUT_DIM + NUM_CLASSES, hidden_dim)
+        self.fc3 = nn.Linear(latent_dim + NUM_CLASSES, hidden_dim)
+
+    @staticmethod
+    def one_hot(y: torch.Tensor, leading: torch.Size) -> torch.Tensor:
+        """O rótulo como vetor one-hot, com as dimensões à frente `leading` de quem o recebe."""
+        if not torch.is_tensor(y) or y.dtype.is_floating_point or y.dtype == torch.bool or y.shape != leading[-1:]:
+            got = f"{y.dtype} de forma {tuple(y.shape)}" if torch.is_tensor(y) else type(y).__name__
+            raise ValueError(f"y deve ser um tensor de inteiros de forma ({leading[-1]},); recebido {got}.")
+        if len(y) and (y.min() < 0 or y.max() >= NUM_CLASSES):
+            raise ValueError(f"Rótulo fora de 0–9 em y: {sorted(set(y[(y < 0) | (y >= NUM_CLASSES)].tolist()))}.")
+        return F.one_hot(y, NUM_CLASSES).float().expand(*leading, NUM_CLASSES)
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z|x, y): μ e log σ² a partir da imagem e do rótulo."""
+        return super().encode(torch.cat([x, self.one_hot(y, x.shape[:-1])], dim=-1))
+
+    def decode_logits(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """p(x|z, y): logits dos pixels; z pode ter dimensões à frente (…, n, d), y é (n,)."""
+        return super().decode_logits(torch.cat([z, self.one_hot(y, z.shape[:-1])], dim=-1))
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(z) or not z.dtype.is_floating_point or z.dim() != 2 or z.shape[1] != self.latent_dim:
+            shape = tuple(z.shape) if torch.is_tensor(z) else type(z).__name__
+            raise ValueError(f"z deve ser um tensor float de forma (n, {self.latent_dim}); recebido {shape}.")
+        return torch.sigmoid(self.decode_logits(z, y))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x, y)
+        return self.decode_logits(self.reparameterize(mu, logvar), y), mu, logvar
+
+
 def build_model(arch: str = "mlp", latent_dim: int = 20, hidden_dim: int = 400) -> VAE:
-    """O VAE de uma arquitetura: "mlp" (o clássico, com `hidden_dim` neurônios) ou "conv"."""
+    """O VAE de uma arquitetura: "mlp" (o clássico, com `hidden_dim` neurônios), "conv" ou "cvae"
+    (o condicional, com `hidden_dim` neurônios)."""
     if arch == "conv":
         return ConvVAE(latent_dim)
+    if arch == "cvae":
+        return CVAE(hidden_dim, latent_dim)
     if arch == "mlp":
         return VAE(hidden_dim=hidden_dim, latent_dim=latent_dim)
     raise ValueError(f"Arquitetura desconhecida: {arch!r}; permitidas: {', '.join(ARCHITECTURES)}.")
@@ -168,9 +211,10 @@ def train_epoch(
     generator: torch.Generator | None = None,
     binarize: bool = False,
     beta: float = 1.0,
+    y: torch.Tensor | None = None,
 ) -> dict[str, float]:
     """Uma época sobre `x` ((N, 784) no dispositivo do modelo: uint8 0–255, convertido lote a
-    lote, ou floats em [0, 1]), em ordem aleatória.
+    lote, ou floats em [0, 1]), em ordem aleatória; `y`: os rótulos, só para o VAE condicional.
 
     Devolve as médias por imagem de perda total (o −ELBO, com β = 1 qualquer que seja `beta`),
     BCE e KL. As somas (e o primeiro lote com perda não finita) ficam no tensor e só são lidas
@@ -184,7 +228,7 @@ def train_epoch(
         batch = to_float(x[idx.to(x.device)])
         if binarize:
             batch = torch.bernoulli(batch)
-        logits, mu, logvar = model(batch)
+        logits, mu, logvar = model(batch, *_labels(y, idx))
         bce, kl = loss_terms(logits, batch, mu, logvar)
         loss = training_loss(bce, kl, beta)
         optimizer.zero_grad(set_to_none=True)
@@ -197,14 +241,25 @@ def train_epoch(
     return _per_image(totals, len(x))
 
 
+def _labels(y: torch.Tensor | None, idx) -> tuple:
+    """Os rótulos das imagens `idx` como argumento extra do modelo; nada para um VAE sem condição."""
+    return () if y is None else (y[idx],)
+
+
+def batches(x: torch.Tensor, y: torch.Tensor | None, batch_size: int = EVAL_BATCH_SIZE):
+    """Lotes consecutivos de `x` (convertidos a float) e os argumentos extras do modelo para cada um."""
+    for start in range(0, len(x), batch_size):
+        yield to_float(x[start : start + batch_size]), _labels(y, slice(start, start + batch_size))
+
+
 @torch.inference_mode()
-def evaluate(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE) -> dict[str, float]:
+def evaluate(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE, y=None) -> dict[str, float]:
     """Médias por imagem do −ELBO, da BCE e da KL em `x` (floats, ou uint8 convertido lote a lote),
     com um z amostrado por imagem (a mesma estimativa do treino), em lotes grandes e sem gradiente."""
     model.eval()
     totals = torch.zeros(2, device=x.device)
-    for batch in map(to_float, x.split(batch_size)):
-        logits, mu, logvar = model(batch)
+    for batch, labels in batches(x, y, batch_size):
+        logits, mu, logvar = model(batch, *labels)
         totals += torch.stack(loss_terms(logits, batch, mu, logvar))
     return _per_image(totals, len(x))
 
@@ -227,6 +282,8 @@ def fit(
     callbacks=(),
     binarize: bool = False,
     beta: float = 1.0,
+    train_y: torch.Tensor | None = None,
+    val_y: torch.Tensor | None = None,
 ) -> dict[str, list]:
     """Treina até a época `num_epochs` e devolve o histórico das médias por imagem.
 
@@ -234,18 +291,19 @@ def fit(
     (e é completado no lugar: uma interrupção não o perde). Depois de cada época, cada
     `callback(epoch, history)` é chamado — é por aí que checkpoints, reconstruções de
     acompanhamento e a barra de progresso se penduram no treino, como os callbacks do Keras.
-    `val_x` já vem binarizado, se for o caso; `beta` pesa a KL no treino (a avaliação é o −ELBO).
+    `val_x` já vem binarizado, se for o caso; `beta` pesa a KL no treino (a avaliação é o −ELBO);
+    `train_y`/`val_y`: os rótulos, só para o VAE condicional.
     """
     history = new_history() if history is None else history
     for epoch in range(len(history["train_loss"]) + 1, num_epochs + 1):
         start = time.perf_counter()
         try:
-            stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator, binarize, beta)}
+            stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator, binarize, beta, train_y)}
         except TrainingDiverged as error:
             error.epoch = epoch
             raise
         history["seconds"].append(time.perf_counter() - start)
-        stats["val"] = evaluate(model, val_x)
+        stats["val"] = evaluate(model, val_x, y=val_y)
         for split, values in stats.items():
             for m in METRICS:
                 history[f"{split}_{m}"].append(values[m])
@@ -254,34 +312,34 @@ def fit(
     return history
 
 
-# ---------------------------------------------------------------- usar o modelo treinado
+# ---------------------------------------------------------------- usar o modelo treinado (o condicional: com `y`)
 
 
 @torch.inference_mode()
-def encode_dataset(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE):
+def encode_dataset(model: VAE, x: torch.Tensor, batch_size: int = EVAL_BATCH_SIZE, y=None):
     """μ e log σ² de q(z|x) para todas as imagens de `x`, como tensores na CPU."""
     model.eval()
-    parts = [model.encode(batch) for batch in x.split(batch_size)]
+    parts = [model.encode(batch, *labels) for batch, labels in batches(x, y, batch_size)]
     return torch.cat([p[0] for p in parts]).cpu(), torch.cat([p[1] for p in parts]).cpu()
 
 
 @torch.inference_mode()
-def reconstruct(model: VAE, x: torch.Tensor) -> np.ndarray:
+def reconstruct(model: VAE, x: torch.Tensor, y=None) -> np.ndarray:
     """Reconstruções determinísticas (decodifica μ, sem amostrar z): imagens (n, 28, 28) em [0, 1]."""
-    model.eval()
-    return model.decode(model.encode(x)[0]).reshape(-1, IMAGE_SIDE, IMAGE_SIDE).cpu().numpy()
+    return decode_latent(model, encode_dataset(model, x, y=y)[0], y)
 
 
 @torch.inference_mode()
-def decode_latent(model: VAE, z) -> np.ndarray:
+def decode_latent(model: VAE, z, y=None) -> np.ndarray:
     """Decodifica um ou mais vetores latentes em imagens (n, 28, 28) com valores em [0, 1]."""
     model.eval()
     device = next(model.parameters()).device
     z = torch.as_tensor(np.asarray(z), dtype=torch.float32, device=device).reshape(-1, model.latent_dim)
-    return model.decode(z).reshape(-1, IMAGE_SIDE, IMAGE_SIDE).cpu().numpy()
+    labels = () if y is None else (torch.as_tensor(np.asarray(y), device=device).reshape(-1),)
+    return model.decode(z, *labels).reshape(-1, IMAGE_SIDE, IMAGE_SIDE).cpu().numpy()
 
 
-def sample_images(model: VAE, n: int, seed: int) -> np.ndarray:
-    """Gera `n` imagens decodificando z ~ N(0, I) (semente fixa)."""
+def sample_images(model: VAE, n: int, seed: int, y=None) -> np.ndarray:
+    """Gera `n` imagens decodificando z ~ N(0, I) (semente fixa); com o VAE condicional, do rótulo `y`."""
     z = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
-    return decode_latent(model, z)
+    return decode_latent(model, z, y)

@@ -45,6 +45,7 @@ BETA_LATENT_DIM: int = 20  # tamanho de z na comparação de β
 ARCHS: list[str] = ["mlp", "conv"]  # arquiteturas comparadas (z de ARCH_LATENT_DIM, β 1)
 ARCH_LATENT_DIM: int = 20  # tamanho de z na comparação de arquiteturas
 SEEDS: list[int] = [43, 44]  # outras sementes da referência (z de BETA_LATENT_DIM, β 1, "mlp"), além de SEED
+CONDITIONAL_LATENT_SIZES: list[int] = [20, 2]  # tamanhos de z do VAE condicional ("cvae"), cada um ao lado do "mlp"
 NUM_EPOCHS: int = 20  # épocas de cada execução: as mesmas para todas
 BATCH_SIZE: int = 128  # imagens por lote
 HIDDEN_DIM: int = 400  # camada oculta do modelo "mlp"
@@ -107,9 +108,10 @@ data_dir = mnist.resolve_data_dir(DATA_DIR)
 splits, test_x = {}, None
 for seed in sorted({run.params["SEED"] for run in runs.values()}):
     data = mnist.load_mnist(data_dir, val_size=VAL_SIZE, train_size=TRAIN_SIZE, seed=seed)
-    splits[seed] = (mnist.flatten_images(data.train_x, device), mnist.to_model_input(data.val_x, device))
+    train_x, val_x = mnist.flatten_images(data.train_x, device), mnist.to_model_input(data.val_x, device)
+    splits[seed] = lab.Split(train_x, val_x, data.train_y.to(device), data.val_y.to(device))
     if seed == SEED:
-        test_x, test_y = mnist.to_model_input(data.test_x, device), data.test_y.numpy()
+        test_x, test_y = mnist.to_model_input(data.test_x, device), data.test_y.to(device)
         print(", ".join(f"{name}: {br_number(size)}" for name, size in data.sizes().items()))
 
 # %% [markdown]
@@ -123,7 +125,7 @@ train_start = time.perf_counter()
 lab.train_all(runs, splits, device, PROGRESS)
 train_wall = time.perf_counter() - train_start
 for run in runs.values():
-    lab.measure(run, splits[run.params["SEED"]][0], test_x, IWAE_K, IWAE_SIZE, SEED)
+    lab.measure(run, splits[run.params["SEED"]], test_x, test_y, IWAE_K, IWAE_SIZE, SEED)
 trained_now = [run for run in runs.values() if run.plan.action != "reutilizar"]
 print(
     f"Treinadas agora: {len(trained_now)}; reutilizadas: {len(runs) - len(trained_now)}; "

@@ -19,7 +19,8 @@ LAB = ROOT / "notebooks" / "experimentos.ipynb"
 FIGURES = ["lab_01_perda_por_dimensao", "lab_02_amostras_por_dimensao", "lab_03_taxa_distorcao",
            "lab_04_beta_imagens", "lab_05_arquiteturas"]  # fmt: skip
 TINY = {"LATENT_SIZES": [2, 4], "BETAS": [0.5, 1], "BETA_LATENT_DIM": 4, "ARCH_LATENT_DIM": 4, "NUM_EPOCHS": 1,
-        "TRAIN_SIZE": 1000, "VAL_SIZE": 200, "IWAE_SIZE": 50, "IWAE_K": 10, "PROGRESS": False, "SEEDS": [43]}  # fmt: skip
+        "TRAIN_SIZE": 1000, "VAL_SIZE": 200, "IWAE_SIZE": 50, "IWAE_K": 10, "PROGRESS": False, "SEEDS": [43],
+        "CONDITIONAL_LATENT_SIZES": [4]}  # fmt: skip
 
 
 def parameters_cell(notebook: Path) -> str:
@@ -75,10 +76,17 @@ def test_lab_defaults_are_valid_and_lists_also_come_as_text():
 def test_runs_are_planned_once_each_even_when_comparisons_share_them(tmp_path):
     p = validate_lab_params(defaults(LAB) | {"CHECKPOINT_DIR": str(tmp_path)})
     runs, groups = lab.plan_lab(p)
-    assert [len(groups[g]) for g in ("latente", "beta", "arquitetura", "sementes")] == [6, 6, 2, 3]
-    assert len(runs) == 6 + 6 + 2 + 3 - 3  # o clássico (z = 20, β = 1, mlp, semente 42) está nas quatro
+    assert [len(groups[g]) for g in ("latente", "beta", "arquitetura", "sementes", "condicional")] == [6, 6, 2, 3, 4]
+    # o clássico (z = 20, β = 1, mlp, semente 42) está nas cinco; o mlp com z = 2 também no condicional
+    assert len(runs) == 6 + 6 + 2 + 3 + 4 - 4 - 1
     classic = "mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000-e20"
     assert all(classic in groups[g] for g in groups)
+    assert [name.split("-")[:2] for name in groups["condicional"]] == [
+        ["cvae400", "z20"],
+        ["mlp400", "z20"],
+        ["cvae400", "z2"],
+        ["mlp400", "z2"],
+    ]
     assert groups["sementes"][1:] == [classic.replace("seed42", f"seed{s}") for s in (43, 44)]
     assert all(run.plan.action == "treinar" and run.plan.path.parent == tmp_path for run in runs.values())
 
@@ -123,8 +131,8 @@ def test_committed_lab_is_an_executed_default_run():
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code) and not any(o.output_type == "error" for c in code for o in c.outputs)
     text = outputs_text(nb)
-    assert "14 execuções de 20 épocas" in text and "treino: 55.000" in text
-    assert "Execuções: 100%|██████████| 14/14" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
+    assert "16 execuções de 20 épocas" in text and "treino: 55.000" in text
+    assert "Execuções: 100%|██████████| 16/16" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
     assert sum("image/png" in o.get("data", {}) for c in code for o in c.outputs) == len(FIGURES)
 
 
@@ -134,10 +142,11 @@ def test_tiny_lab_runs_headless_and_a_second_run_trains_nothing(tmp_path):
     nb, error = run_lab(tmp_path, "lab", **TINY, CHECKPOINT_DIR=str(folder), FIGURES_DIR=str(figures))
     assert error is None, error
     text = outputs_text(nb)
-    assert "5 execuções de 1 épocas" in text and "Treinadas agora: 5; reutilizadas: 0" in text
+    assert "6 execuções de 1 épocas" in text and "Treinadas agora: 6; reutilizadas: 0" in text
     assert sorted(p.stem for p in figures.glob("*.png")) == FIGURES
     checkpoints = {p: p.read_bytes() for p in folder.glob("*.pt")}
-    assert len(checkpoints) == 5 and any(p.name.startswith("conv16-z4-") for p in checkpoints)
+    assert len(checkpoints) == 6 and any(p.name.startswith("conv16-z4-") for p in checkpoints)
+    assert any(p.name.startswith("cvae400-z4-") for p in checkpoints)
     assert any("-seed43-" in p.name for p in checkpoints)
     for name in (
         "A afirmação de Kingma & Welling",
@@ -149,7 +158,7 @@ def test_tiny_lab_runs_headless_and_a_second_run_trains_nothing(tmp_path):
 
     again, error = run_lab(tmp_path, "de_novo", **TINY, CHECKPOINT_DIR=str(folder))
     assert error is None, error
-    assert "Treinadas agora: 0; reutilizadas: 5" in outputs_text(again)
+    assert "Treinadas agora: 0; reutilizadas: 6" in outputs_text(again)
     assert {p: p.read_bytes() for p in folder.glob("*.pt")} == checkpoints
     assert latent_table(again) == latent_table(nb), "as medidas mudaram ao reutilizar os checkpoints"
 

@@ -231,3 +231,61 @@ def test_conv_parameter_count_and_unknown_architecture():
     assert vc.count_parameters(vc.build_model("mlp", d, 400)) == 652_824
     with pytest.raises(ValueError, match="Arquitetura desconhecida"):
         vc.build_model("rnn")
+
+
+# ---------------------------------------------------------------- o VAE condicional
+
+
+@pytest.fixture
+def cvae():
+    torch.manual_seed(0)
+    return vc.build_model("cvae", latent_dim=3, hidden_dim=32)
+
+
+def test_cvae_shapes_and_one_hot_label_input(cvae):
+    x, y = torch.rand(5, vc.INPUT_DIM), torch.tensor([0, 3, 9, 3, 1])
+    logits, mu, logvar = cvae(x, y)
+    assert logits.shape == (5, vc.INPUT_DIM) and mu.shape == logvar.shape == (5, 3)
+    assert cvae.fc1.in_features == vc.INPUT_DIM + 10 and cvae.fc3.in_features == 3 + 10
+    one_hot = vc.CVAE.one_hot(y, torch.Size([2, 5]))  # com dimensões à frente, como no limite de importância
+    assert one_hot.shape == (2, 5, 10) and torch.equal(one_hot[1].argmax(-1), y) and torch.all(one_hot.sum(-1) == 1)
+    # o rótulo muda a imagem: o mesmo z decodificado como 3 e como 7
+    z = torch.randn(1, 3)
+    assert not torch.allclose(cvae.decode(z, torch.tensor([3])), cvae.decode(z, torch.tensor([7])))
+    images = cvae.decode(torch.randn(4, 3), torch.tensor([0, 1, 2, 3]))
+    assert images.shape == (4, vc.INPUT_DIM) and images.min() >= 0 and images.max() <= 1
+
+
+@pytest.mark.parametrize(
+    ("z", "y", "message"),
+    [
+        (torch.randn(2, 3), torch.tensor([1, 10]), "Rótulo fora de 0–9 em y: [10]"),
+        (torch.randn(2, 3), torch.tensor([-1, 2]), "Rótulo fora de 0–9 em y: [-1]"),
+        (torch.randn(2, 3), torch.tensor([1.0, 2.0]), "y deve ser um tensor de inteiros de forma (2,)"),
+        (torch.randn(2, 3), torch.tensor([1, 2, 3]), "recebido torch.int64 de forma (3,)"),
+        (torch.randn(2, 3), [1, 2], "recebido list"),
+        (torch.randn(2, 4), torch.tensor([1, 2]), "z deve ser um tensor float de forma (n, 3); recebido (2, 4)"),
+        (torch.randn(3), torch.tensor([1, 2, 3]), "z deve ser um tensor float de forma (n, 3); recebido (3,)"),
+        (torch.ones(2, 3, dtype=torch.long), torch.tensor([1, 2]), "z deve ser um tensor float"),
+    ],
+)
+def test_cvae_decode_rejects_bad_shapes_and_labels_in_portuguese(cvae, z, y, message):
+    with pytest.raises(ValueError) as error:
+        cvae.decode(z, y)
+    assert message in str(error.value)
+
+
+def test_cvae_needs_labels_and_a_short_training_lowers_its_loss(cvae):
+    seed_everything(0, num_threads=1)
+    y = torch.randint(0, 10, (256,))
+    x = (torch.rand(10, vc.INPUT_DIM) > 0.7).float()[y]  # cada rótulo, um protótipo
+    with pytest.raises(TypeError):
+        cvae(x)  # sem rótulo, o condicional não roda
+    optimizer = vc.make_optimizer(cvae, 3e-3)
+    before = vc.evaluate(cvae, x, y=y)["loss"]
+    for _ in range(5):
+        vc.train_epoch(cvae, optimizer, x, 32, torch.Generator().manual_seed(0), y=y)
+    assert vc.evaluate(cvae, x, y=y)["loss"] < before - 20
+    mu, _ = vc.encode_dataset(cvae, x, y=y)
+    assert mu.shape == (256, 3) and vc.reconstruct(cvae, x[:4], y[:4]).shape == (4, 28, 28)
+    assert vc.sample_images(cvae, 6, seed=0, y=[7] * 6).shape == (6, 28, 28)

@@ -87,12 +87,13 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 @torch.inference_mode()
-def elbo_per_image(model: vc.VAE, x: torch.Tensor, batch_size: int = vc.EVAL_BATCH_SIZE) -> np.ndarray:
-    """ELBO de cada imagem (nats; o negativo da perda), com um z amostrado e a KL em forma fechada."""
+def elbo_per_image(model: vc.VAE, x: torch.Tensor, y=None, batch_size: int = vc.EVAL_BATCH_SIZE) -> np.ndarray:
+    """ELBO de cada imagem (nats; o negativo da perda), com um z amostrado e a KL em forma fechada
+    (`y`: os rótulos, para o VAE condicional)."""
     model.eval()
     parts = []
-    for batch in map(vc.to_float, x.split(batch_size)):
-        logits, mu, logvar = model(batch)
+    for batch, labels in vc.batches(x, y, batch_size):
+        logits, mu, logvar = model(batch, *labels)
         parts.append(-(vc.reconstruction_bce(logits, batch) + vc.kl_divergence(mu, logvar)))
     return torch.cat(parts).cpu().numpy()
 
@@ -125,21 +126,22 @@ def gradient_estimators(model: vc.VAE, x: torch.Tensor, draws: int, seed: int) -
 
 
 @torch.inference_mode()
-def iwae_bound(model: vc.VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 2048) -> np.ndarray:
+def iwae_bound(model: vc.VAE, x: torch.Tensor, k: int, rows_per_chunk: int = 2048, y=None) -> np.ndarray:
     """Limite de importância (Burda et al., 2015) de log p(x) por imagem, com `k` amostras:
 
     log p(x) ≥ E[logsumexp_i log w_i − log k],  log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x),
     z_i ~ q(z|x). Com k = 1 é o ELBO; cresce com k. Processa ~`rows_per_chunk` decodificações por vez.
+    Com o VAE condicional (`y`: os rótulos) é o limite de log p(x|y).
     """
     model.eval()
     normal = torch.distributions.Normal(0.0, 1.0)
     bounds = []
-    for batch in x.split(max(1, rows_per_chunk // k)):
-        mu, logvar = model.encode(batch)
+    for batch, labels in vc.batches(x, y, max(1, rows_per_chunk // k)):
+        mu, logvar = model.encode(batch, *labels)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn((k, *mu.shape), device=x.device)
         z = mu + std * eps  # (k, B, d)
-        log_px_z = -vc.reconstruction_bce(model.decode_logits(z), batch.expand(k, *batch.shape))
+        log_px_z = -vc.reconstruction_bce(model.decode_logits(z, *labels), batch.expand(k, *batch.shape))
         log_pz = normal.log_prob(z).sum(-1)
         log_qz_x = (normal.log_prob(eps) - torch.log(std)).sum(-1)
         bounds.append(torch.logsumexp(log_px_z + log_pz - log_qz_x, dim=0) - math.log(k))

@@ -27,15 +27,33 @@ class Run:
     history: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
 
+    details: dict = field(default_factory=dict)  # vetores: por imagem ("elbo", "iwae") e por dimensão ("kl_dims")
+
     @property
     def name(self) -> str:
         return self.plan.path.stem
 
+    @property
+    def conditional(self) -> bool:
+        """O VAE condicional recebe o rótulo de cada imagem (no treino, na avaliação e para gerar)."""
+        return self.params["ARCH"] == "cvae"
+
+
+@dataclass
+class Split:
+    """A partição de uma semente: imagens e rótulos de treino e de validação (o teste é o mesmo para todas)."""
+
+    train_x: torch.Tensor
+    val_x: torch.Tensor
+    train_y: torch.Tensor
+    val_y: torch.Tensor
+
 
 def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
     """As execuções (sem repetição: o modelo clássico com z = 20 e β = 1 entra nas três comparações)
-    e, para cada comparação ("latente", "beta", "arquitetura", e "sementes": a configuração de referência,
-    z = `BETA_LATENT_DIM`, β = 1, "mlp", com `SEED` e cada semente de `SEEDS`), os nomes das suas execuções.
+    e, para cada comparação ("latente", "beta", "arquitetura"; "sementes": a configuração de referência,
+    z = `BETA_LATENT_DIM`, β = 1, "mlp", com `SEED` e cada semente de `SEEDS`; "condicional": para cada z de
+    `CONDITIONAL_LATENT_SIZES`, o VAE condicional e o "mlp" sem rótulo), os nomes das suas execuções.
     Cada plano é decidido aqui, antes de qualquer treino: um checkpoint ilegível ou uma pasta que não
     pode ser gravada param o laboratório já na primeira célula."""
     base = {key: p[key] for key in SHARED} | FIXED | {"ARCH": "mlp", "BETA": 1.0}
@@ -44,6 +62,7 @@ def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
         "beta": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "BETA": b} for b in p["BETAS"]],
         "arquitetura": [{"LATENT_DIM": p["ARCH_LATENT_DIM"], "ARCH": a} for a in p["ARCHS"]],
         "sementes": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "SEED": s} for s in dict.fromkeys([p["SEED"], *p["SEEDS"]])],
+        "condicional": [{"LATENT_DIM": z, "ARCH": a} for z in p["CONDITIONAL_LATENT_SIZES"] for a in ("cvae", "mlp")],
     }
     runs, groups = {}, {}
     for group, changes in variants.items():
@@ -56,17 +75,20 @@ def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
     return runs, groups
 
 
-def train_all(runs: dict[str, Run], splits: dict[int, tuple], device, progress: bool = True):
+def train_all(runs: dict[str, Run], splits: dict[int, Split], device, progress: bool = True):
     """Treina (ou continua, ou só carrega) cada execução, uma depois da outra, com uma barra sobre as
-    execuções. `splits[semente]` é (treino, validação) da partição daquela semente: como no relatório, a
-    semente de uma configuração decide a partição, os pesos iniciais e os lotes. Um Ctrl+C para o
-    laboratório depois de salvar a época em curso: rodar de novo continua."""
+    execuções. `splits[semente]` é a partição daquela semente: como no relatório, a semente de uma
+    configuração decide a partição, os pesos iniciais e os lotes. Um Ctrl+C para o laboratório depois de
+    salvar a época em curso: rodar de novo continua."""
     bar = training.Progress(len(runs), enabled=progress, description="Execuções")
     try:
         for run in runs.values():
-            train_x, val_x = splits[run.params["SEED"]]
+            split = splits[run.params["SEED"]]
+            labels = (split.train_y, split.val_y) if run.conditional else None
             run.model, optimizer = training.build(run.params, device)
-            run.history = training.train(run.plan, run.model, optimizer, train_x, val_x, progress=False)
+            run.history = training.train(
+                run.plan, run.model, optimizer, split.train_x, split.val_x, progress=False, labels=labels
+            )
             if len(run.history["train_loss"]) < run.plan.num_epochs:
                 raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")
             bar.advance(run.name)
@@ -74,18 +96,22 @@ def train_all(runs: dict[str, Run], splits: dict[int, tuple], device, progress: 
         bar.close()
 
 
-def measure(run: Run, train_x, test_x, iwae_k: int, iwae_size: int, seed: int) -> dict:
+def measure(run: Run, split: Split, test_x, test_y, iwae_k: int, iwae_size: int, seed: int) -> dict:
     """As medidas de uma execução treinada, todas com a mesma semente: −ELBO, BCE e KL no teste, −ELBO no
-    treino e a diferença teste − treino, unidades ativas, e nas `iwae_size` primeiras imagens de teste o
-    limite de importância com `iwae_k` amostras, o ELBO e a folga entre os dois (média e erro pareado);
-    parâmetros e custo de treino."""
+    treino e a diferença teste − treino, unidades ativas, KL por dimensão, e nas `iwae_size` primeiras
+    imagens de teste o limite de importância com `iwae_k` amostras, o ELBO e a folga entre os dois (média
+    e erro pareado; os vetores por imagem e por dimensão ficam em `run.details`); parâmetros e custo. O VAE
+    condicional é medido com os rótulos verdadeiros (limites de log p(x|y))."""
     model, history = run.model, run.history
+    y_test, y_train = (test_y, split.train_y) if run.conditional else (None, None)
     torch.manual_seed(seed)
-    test, train = vc.evaluate(model, test_x), vc.evaluate(model, train_x)
-    mu = vc.encode_dataset(model, test_x)[0]
-    elbo = analysis.elbo_per_image(model, test_x[:iwae_size])
-    iwae = analysis.iwae_bound(model, test_x[:iwae_size], iwae_k)
+    test, train = vc.evaluate(model, test_x, y=y_test), vc.evaluate(model, split.train_x, y=y_train)
+    mu, logvar = vc.encode_dataset(model, test_x, y=y_test)
+    subset = None if y_test is None else y_test[:iwae_size]
+    elbo = analysis.elbo_per_image(model, test_x[:iwae_size], subset)
+    iwae = analysis.iwae_bound(model, test_x[:iwae_size], iwae_k, y=subset)
     iwae_gap, iwae_gap_se = analysis.paired_difference(iwae, elbo)
+    run.details = {"elbo": elbo, "iwae": iwae, "kl_dims": analysis.kl_per_dimension(mu, logvar)}
     seconds = history["seconds"]
     run.metrics = {
         "test_loss": test["loss"],
