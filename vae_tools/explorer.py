@@ -1,6 +1,11 @@
-"""O explorador interativo do espaço latente: escolha do modo (componentes principais de μ ou as
-dimensões de z ordenadas por KL), da imagem de partida (dígito e exemplo), controles deslizantes, a
-imagem original ao lado da decodificada e um botão que volta ao ponto de partida."""
+"""Os exploradores interativos do espaço latente e as suas figuras estáticas.
+
+- `LatentExplorer` (relatório): escolha do modo (componentes principais de μ ou as dimensões de z
+  ordenadas por KL), da imagem de partida (dígito e exemplo), controles deslizantes, a imagem original ao
+  lado da decodificada e um botão que volta ao ponto de partida; `traversal` é a figura estática.
+- `ConditionalExplorer` (laboratório, VAE condicional): escolha do dígito, controles sobre as dimensões
+  de "estilo" com mais KL, a imagem do dígito escolhido e o mesmo z decodificado como cada um dos dez
+  dígitos; `conditional_traversal` é a figura estática."""
 
 from __future__ import annotations
 
@@ -33,14 +38,18 @@ class LatentSpace:
     - "dims": as dimensões de z em ordem decrescente de KL (`kl_dims`); controle i = valor de z nessa
       dimensão.
     Cada controle cobre a média dos códigos ±3 desvios-padrão: o intervalo de quase todos os códigos reais.
+    Com `pca=None` só existe o modo "dims" (o do explorador condicional). Há no máximo d controles.
     """
 
     def __init__(self, pca, mu: np.ndarray, kl_dims: np.ndarray, n_sliders: int):
-        self.pca, self.n = pca, n_sliders
-        self.dims = np.argsort(kl_dims)[::-1][:n_sliders]
-        self.kl = np.asarray(kl_dims)
-        self.stds = {"pca": np.sqrt(pca.explained_variance_[:n_sliders]), "dims": np.asarray(mu).std(0)[self.dims]}
-        self.centers = {"pca": np.zeros(n_sliders), "dims": np.asarray(mu).mean(0)[self.dims]}
+        mu = np.asarray(mu)
+        self.pca, self.kl = pca, np.asarray(kl_dims)
+        self.dims = np.argsort(self.kl)[::-1][:n_sliders]
+        self.n = len(self.dims)
+        self.mean = mu.mean(0)
+        self.stds, self.centers = {"dims": mu.std(0)[self.dims]}, {"dims": self.mean[self.dims]}
+        if pca is not None:
+            self.stds["pca"], self.centers["pca"] = np.sqrt(pca.explained_variance_[: self.n]), np.zeros(self.n)
 
     def ranges(self, mode: str) -> np.ndarray:
         """Mínimo e máximo de cada controle: (n, 2)."""
@@ -141,13 +150,103 @@ class LatentExplorer:
         display(self.widget)
 
 
-def traversal(model, space: LatentSpace, mode: str, z0: np.ndarray, steps: int = 9) -> np.ndarray:
+def traversal(model, space: LatentSpace, mode: str, z0: np.ndarray, steps: int = 9, digit=None) -> np.ndarray:
     """A figura estática equivalente aos controles: cada linha percorre o intervalo de um controle
-    em `steps` passos, com os outros no ponto de partida `z0`: imagens (n, steps, 28, 28)."""
+    em `steps` passos, com os outros no ponto de partida `z0`: imagens (n, steps, 28, 28). Com o VAE
+    condicional, `digit` é o rótulo de todas as imagens."""
     start = space.coordinates(mode, z0)
     rows = []
     for i, (low, high) in enumerate(space.ranges(mode)):
         coords = np.tile(start, (steps, 1))
         coords[:, i] = np.linspace(low, high, steps)
         rows.append([space.point(mode, z0, c) for c in coords])
-    return vc.decode_latent(model, np.array(rows)).reshape(space.n, steps, vc.IMAGE_SIDE, vc.IMAGE_SIDE)
+    labels = None if digit is None else np.full(space.n * steps, digit)
+    return vc.decode_latent(model, np.array(rows), labels).reshape(space.n, steps, vc.IMAGE_SIDE, vc.IMAGE_SIDE)
+
+
+class ConditionalExplorer:
+    """O painel do VAE condicional (ipywidgets): o dígito y (0–9), controles sobre as `n_sliders`
+    dimensões de z com mais KL (o "estilo": cada uma da média −3 a +3 desvios-padrão dos códigos `mu`,
+    começando na média; as outras ficam na média), a imagem de p(x|z, y) do dígito escolhido e o mesmo z
+    decodificado como cada um dos dez dígitos, e "voltar ao início". `mu`: os códigos do teste (N, d),
+    codificados com os rótulos verdadeiros; `kl_dims`: a KL de cada dimensão. `.result` guarda a imagem
+    do dígito escolhido (28×28) e `.row` as dez (10, 28, 28); `.widget` é o painel."""
+
+    def __init__(self, model, mu, kl_dims, digit: int = 7, n_sliders: int = 5):
+        import ipywidgets as widgets
+
+        self.model, self.space = model, LatentSpace(None, mu, kl_dims, n_sliders)
+        self.digit = widgets.ToggleButtons(
+            options=list(range(vc.NUM_CLASSES)), value=digit, description="dígito", style={"button_width": "36px"}
+        )
+        self.sliders, wide = [], widgets.Layout(width="420px")
+        for label, center, (low, high) in zip(
+            self.space.labels("dims"), self.space.centers["dims"], self.space.ranges("dims")
+        ):
+            low, high = float(low), float(high)
+            self.sliders.append(
+                widgets.FloatSlider(
+                    value=float(center), min=low, max=high, step=(high - low) / 60, description=label,
+                    readout_format=".2f", style={"description_width": "110px"}, layout=wide,
+                )
+            )  # fmt: skip
+        self.reset = widgets.Button(description="voltar ao início", icon="undo")
+        self.decoded = widgets.Image(format="png", layout=widgets.Layout(width="224px", height="224px"))
+        small = widgets.Layout(width="64px", height="64px")
+        self.row_images = [widgets.Image(format="png", layout=small) for _ in range(vc.NUM_CLASSES)]
+        row = widgets.HBox([widgets.VBox([widgets.Label(str(d)), image]) for d, image in enumerate(self.row_images)])
+        style = widgets.VBox(
+            [widgets.Label("estilo: as dimensões de z com mais KL (média ± 3 desvios-padrão)"), *self.sliders]
+        )
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.digit, self.reset]),
+                widgets.HBox(
+                    [style, widgets.VBox([widgets.Label("p(x | z, dígito)"), self.decoded])],
+                    layout=widgets.Layout(grid_gap="32px"),
+                ),
+                widgets.Label("o mesmo estilo em todos os dígitos"),
+                row,
+            ]
+        )
+        self.widget.add_class("explorador-condicional")
+        self.digit.observe(self.redraw, names="value")
+        for slider in self.sliders:
+            slider.observe(self.redraw, names="value")
+        self.reset.on_click(self.restart)
+        self.restart()
+
+    def z(self) -> np.ndarray:
+        """O ponto latente dos controles (as outras dimensões na média dos códigos)."""
+        return self.space.point("dims", self.space.mean, [slider.value for slider in self.sliders])
+
+    def restart(self, *_):
+        """Põe os controles de estilo na média dos códigos e redesenha (o dígito fica)."""
+        self._quiet = True
+        for slider, center in zip(self.sliders, self.space.centers["dims"]):
+            slider.value = float(center)
+        self._quiet = False
+        self.redraw()
+
+    def redraw(self, *_):
+        if self._quiet:
+            return
+        digits = np.arange(vc.NUM_CLASSES)
+        self.row = vc.decode_latent(self.model, np.tile(self.z(), (len(digits), 1)), digits)
+        self.result = self.row[self.digit.value]
+        self.decoded.value = to_png(self.result, scale=8)
+        for image, picture in zip(self.row_images, self.row):
+            image.value = to_png(picture, scale=2)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def conditional_traversal(model, mu, kl_dims, digit: int, n_sliders: int, steps: int = 9) -> np.ndarray:
+    """A figura estática do explorador condicional: cada linha percorre o intervalo de um controle de
+    estilo em `steps` passos, com os outros (e o resto de z) na média de `mu`, todas do dígito `digit`:
+    imagens (n_sliders, steps, 28, 28)."""
+    space = LatentSpace(None, mu, kl_dims, n_sliders)
+    return traversal(model, space, "dims", space.mean, steps, digit=digit)
