@@ -59,7 +59,8 @@ test: setup data  ## roda todos os testes (ruff, unitários, jupytext, papermill
 # o laboratório usa checkpoints/ e só treina o que ainda não foi treinado (make experiments antes).
 notebook: setup data  ## reexecuta os dois notebooks pareados com os parâmetros padrão (para commitar)
 	$(BIN)/jupytext --sync notebooks/vae_mnist.py notebooks/experimentos.py
-	rm -rf build/checkpoints-notebook
+	mkdir -p build/checkpoints-notebook  # os VAEs treinam do zero; o classificador de dígitos fica
+	find build/checkpoints-notebook -name '*.pt' ! -name 'classificador-*' -delete
 	VAE_MNIST_CHECKPOINT_DIR=$(CURDIR)/build/checkpoints-notebook $(BIN)/jupyter nbconvert --to notebook \
 		--execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(LAB)

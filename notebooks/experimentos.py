@@ -26,6 +26,12 @@
 #    escrevem o −ELBO como distorção + taxa, e uma varredura de β traça a curva taxa–distorção.
 # 3. **Totalmente conectado ou convolucional?** Os VAEs do TensorFlow, do Keras e do curso da UvA são
 #    convolucionais; o relatório clássico não é.
+# 4. **E se o modelo souber o dígito?** O VAE condicional (Sohn, Lee & Yan, 2015) desenha o dígito pedido, e
+#    o código latente fica com o estilo.
+#
+# Cada modelo é medido pelo −ELBO **e** pela qualidade das suas amostras, lidas por um classificador de
+# dígitos do projeto (como na seção 10 do relatório): o ELBO não ordena amostras por qualidade (Theis, van
+# den Oord & Bethge, 2016), e aqui medimos se ordena.
 #
 # **Comparações justas.** Todas as execuções usam a mesma partição dos dados, a mesma semente, os mesmos
 # lotes, a mesma taxa de aprendizado e o **mesmo número de épocas**; dentro de cada comparação muda uma
@@ -46,6 +52,8 @@ ARCHS: list[str] = ["mlp", "conv"]  # arquiteturas comparadas (z de ARCH_LATENT_
 ARCH_LATENT_DIM: int = 20  # tamanho de z na comparação de arquiteturas
 SEEDS: list[int] = [43, 44]  # outras sementes da referência (z de BETA_LATENT_DIM, β 1, "mlp"), além de SEED
 CONDITIONAL_LATENT_SIZES: list[int] = [20, 2]  # tamanhos de z do VAE condicional ("cvae"), cada um ao lado do "mlp"
+CONDITIONAL_DIGIT: int = 7  # o dígito do explorador e da variedade de estilo do VAE condicional
+QUALITY_SAMPLES: int = 10000  # amostras de cada modelo nas medidas de qualidade (100 a 10.000)
 NUM_EPOCHS: int = 20  # épocas de cada execução: as mesmas para todas
 BATCH_SIZE: int = 128  # imagens por lote
 HIDDEN_DIM: int = 400  # camada oculta do modelo "mlp"
@@ -76,9 +84,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown, display
+from scipy.stats import spearmanr
 
 import vae_core as vc
-from vae_tools import lab, mnist
+from vae_tools import analysis, lab, mnist, quality
+from vae_tools import classifier as digits
+from vae_tools.explorer import ConditionalExplorer, conditional_traversal
 from vae_tools.figures import br_number, image_grid, markdown_table, show_figure
 from vae_tools.parameters import LAB_PARAMETER_NAMES, resolve_device, seed_everything, validate_lab_params
 
@@ -111,6 +122,7 @@ for seed in sorted({run.params["SEED"] for run in runs.values()}):
     train_x, val_x = mnist.flatten_images(data.train_x, device), mnist.to_model_input(data.val_x, device)
     splits[seed] = lab.Split(train_x, val_x, data.train_y.to(device), data.val_y.to(device))
     if seed == SEED:
+        seed_data = data  # a partição da semente principal: a do classificador de dígitos
         test_x, test_y = mnist.to_model_input(data.test_x, device), data.test_y.to(device)
         print(", ".join(f"{name}: {br_number(size)}" for name, size in data.sizes().items()))
 
@@ -133,6 +145,20 @@ print(
 )
 
 # %% [markdown]
+# **As amostras de cada modelo.** O classificador de dígitos do projeto (o mesmo do relatório, treinado uma
+# vez por máquina) lê `QUALITY_SAMPLES` amostras de $z \sim \mathcal{N}(0, I)$ de cada execução e as compara
+# com as imagens de teste nos seus 128 atributos: distância de Fréchet (menor é melhor; a escala é a deste
+# classificador, não a das FIDs de artigos), precisão (fidelidade) e cobertura (diversidade) de Kynkäänniemi
+# et al. (2019) e a fração lida com confiança ≥ 0,9.
+
+# %% tags=["nbval-ignore-output"]
+classifier, classifier_info = digits.load_or_train_classifier(seed_data, CHECKPOINT_DIR, device, seed=SEED)
+reference = quality.make_reference(classifier, test_x[:QUALITY_SAMPLES], test_y[:QUALITY_SAMPLES])
+for run in runs.values():
+    lab.measure_samples(run, classifier, reference, QUALITY_SAMPLES, SEED, test_y)
+print(f"Classificador: {br_number(100 * classifier_info['test_accuracy'], 2)}% de acerto no teste")
+
+# %% [markdown]
 # ### O tamanho do ruído
 #
 # A mesma configuração de referência, com sementes diferentes: a diferença entre elas é o que uma
@@ -141,10 +167,11 @@ print(
 # %%
 seed_runs, seeds, s = lab.compare(runs, groups["sementes"], "SEED")
 band = lab.noise_band(runs, groups["sementes"], "test_loss")
+fd_band = lab.noise_band(runs, groups["sementes"], "fd")
 display(
     Markdown(
         markdown_table(
-            ["semente", "−ELBO teste", "BCE", "KL", "ativas", "execução (checkpoint)"],
+            ["semente", "−ELBO teste", "BCE", "KL", "ativas", "Fréchet", "execução (checkpoint)"],
             [
                 [
                     seed,
@@ -152,6 +179,7 @@ display(
                     br_number(s["test_bce"][i], 2),
                     br_number(s["test_kl"][i], 2),
                     s["active"][i],
+                    br_number(s["fd"][i], 1),
                     f"`{run.name}`",
                 ]
                 for i, (seed, run) in enumerate(zip(seeds, seed_runs))
@@ -164,8 +192,10 @@ display(
 display(
     Markdown(
         f"Com {len(seeds)} sementes, o −ELBO de teste da referência vai de {br_number(s['test_loss'].min(), 2)} a "
-        f"{br_number(s['test_loss'].max(), 2)}: uma **faixa de ruído de {br_number(band, 2)} nats**. Nas "
-        f"comparações abaixo, duas configurações cuja diferença de −ELBO fica dentro dela estão empatadas."
+        f"{br_number(s['test_loss'].max(), 2)}: uma **faixa de ruído de {br_number(band, 2)} nats**; a distância "
+        f"de Fréchet das amostras vai de {br_number(s['fd'].min(), 1)} a {br_number(s['fd'].max(), 1)} (faixa de "
+        f"{br_number(fd_band, 1)}). Nas comparações abaixo, duas configurações cuja diferença fica dentro da faixa "
+        f"da sua medida estão empatadas nela."
         if len(seeds) > 1
         else "Com uma só semente não há faixa de ruído medida: as comparações abaixo tratam qualquer diferença "
         "como real, o que não se sustentaria com mais sementes. Passe `SEEDS` com outras sementes."
@@ -228,7 +258,10 @@ n_samples = 10
 samples = np.stack([vc.sample_images(run.model, n_samples, seed=SEED) for run in latent])
 fig, ax = plt.subplots(figsize=(8, 0.8 * len(latent) + 0.6))
 ax.imshow(image_grid(samples.reshape(-1, 28, 28), ncols=n_samples), cmap="gray")
-ax.set_yticks(np.arange(len(latent)) * 28 + 14, [f"z = {z}" for z in sizes])
+ax.set_yticks(
+    np.arange(len(latent)) * 28 + 14,
+    [f"z = {z} (Fréchet {br_number(f, 1)})" for z, f in zip(sizes, m["fd"])],
+)
 ax.set_xticks([])
 ax.set_title(f"Amostras de z ~ N(0, I) de cada modelo ({NUM_EPOCHS} épocas)")
 show_figure(fig, "lab_02_amostras_por_dimensao", FIGURES_DIR)
@@ -289,7 +322,15 @@ display(
         + f"Nas mesmas {br_number(IWAE_SIZE)} imagens de teste, o limite de importância com k = {IWAE_K} fica "
         f"entre {br_number(m['iwae_gap'].min(), 2)} e {br_number(m['iwae_gap'].max(), 2)} nats acima do ELBO "
         f"(erros pareados de até {br_number(m['iwae_gap_se'].max(), 2)}): a folga do ELBO existe em todos os "
-        f"tamanhos."
+        f"tamanhos.\n\n"
+        f"**As amostras.** A menor distância de Fréchet é a de "
+        f"{lab.verdict(m['fd'], [f'z = {z}' for z in sizes], fd_band)}; a maior fração lida com confiança ≥ 0,9 "
+        f"({br_number(100 * m['confident'].max(), 1)}%), a de z = {sizes[int(np.argmax(m['confident']))]}. "
+        + (
+            "O tamanho que gera melhor não é o de menor −ELBO."
+            if abs(m["fd"][best] - m["fd"].min()) > fd_band
+            else "O tamanho de menor −ELBO está entre os que geram melhor."
+        )
     )
 )
 
@@ -369,6 +410,16 @@ show_figure(fig, "lab_04_beta_imagens", FIGURES_DIR)
 
 # %% tags=["remove-input"] jupyter={"source_hidden": true}
 lo, hi, best_b = int(np.argmin(betas)), int(np.argmax(betas)), int(np.argmin(b["test_loss"]))
+beta_names = [f"β = {br_number(x, 2)}" for x in betas]
+read_as_label = [
+    (
+        digits.read(classifier, torch.as_tensor(vc.reconstruct(run.model, test_x[:QUALITY_SAMPLES])).reshape(-1, 784))[
+            0
+        ]
+        == test_y[:QUALITY_SAMPLES].cpu().numpy()
+    ).mean()
+    for run in beta_runs
+]
 tied_b = [betas[i] for i in lab.ties(b["test_loss"], band, best_b)]
 display(
     Markdown(
@@ -388,7 +439,26 @@ display(
         f"(com β = {br_number(betas[lo], 2)}, {b['active'][lo]})"
         + (": um canal latente mais apertado usa menos dimensões. " if b["active"][hi] < b["active"][lo] else ". ")
         + "Como Alemi et al. apontam, o −ELBO sozinho não diz qual desses modelos serve para quê: dois pontos "
-        "com −ELBO parecido podem dividir os nats entre taxa e distorção de formas bem diferentes."
+        "com −ELBO parecido podem dividir os nats entre taxa e distorção de formas bem diferentes.\n\n"
+        "**Reconstruções e amostras.** O classificador lê como o dígito original "
+        + ", ".join(f"{br_number(100 * r, 1)}% ({n})" for r, n in zip(read_as_label, beta_names))
+        + f" das reconstruções: com β = {br_number(betas[hi], 2)}, {br_number(100 * (1 - read_as_label[hi]), 1)}% "
+        f"delas viram outro dígito, contra {br_number(100 * (1 - read_as_label[lo]), 1)}% com β = "
+        f"{br_number(betas[lo], 2)}"
+        + (
+            " — o canal apertado já não guarda a identidade de toda imagem. "
+            if read_as_label[lo] - read_as_label[hi] > 0.05
+            else ". "
+        )
+        + "Nas amostras, a "
+        f"menor distância de Fréchet é a de {lab.verdict(b['fd'], beta_names, fd_band)}, e a maior fração lida "
+        f"com confiança ≥ 0,9 é a de {beta_names[int(np.argmax(b['confident']))]} "
+        f"({br_number(100 * b['confident'].max(), 1)}%)"
+        + (
+            ": o β que gera melhor não é o de menor −ELBO."
+            if abs(b["fd"][best_b] - b["fd"].min()) > fd_band
+            else ": o β de menor −ELBO está entre os que geram melhor."
+        )
     )
 )
 
@@ -438,32 +508,299 @@ show_figure(fig, "lab_05_arquiteturas", FIGURES_DIR)
 if {"mlp", "conv"} <= set(archs):
     i_mlp, i_conv = archs.index("mlp"), archs.index("conv")
     diff = a["test_loss"][i_mlp] - a["test_loss"][i_conv]
-    verdict = (
+    arch_loss = (
         f"{'menor' if diff > 0 else 'maior'} que o do totalmente conectado por {br_number(abs(diff), 2)} nats, "
-        + ("mais que" if abs(diff) > band else "dentro d")
-        + f"a faixa das sementes ({br_number(band, 2)})"
+        + ("mais que a" if abs(diff) > band else "dentro da")
+        + f" faixa das sementes ({br_number(band, 2)})"
         + ("" if abs(diff) > band else ": empate")
     )
     arch_text = (
         f"Com {br_number(a['parameters'][i_conv])} parâmetros — "
         f"{br_number(a['parameters'][i_mlp] / a['parameters'][i_conv], 1)} vezes menos que os "
         f"{br_number(a['parameters'][i_mlp])} do modelo totalmente conectado — o convolucional tem um −ELBO de "
-        f"teste {verdict}, depois das mesmas {NUM_EPOCHS} épocas (BCE {br_number(a['test_bce'][i_conv], 1)} "
+        f"teste {arch_loss}, depois das mesmas {NUM_EPOCHS} épocas (BCE {br_number(a['test_bce'][i_conv], 1)} "
         f"contra {br_number(a['test_bce'][i_mlp], 1)}; KL {br_number(a['test_kl'][i_conv], 1)} contra "
         f"{br_number(a['test_kl'][i_mlp], 1)}). O preço é o tempo: {br_number(a['seconds_per_epoch'][i_conv], 2)} s "
         f"por época contra {br_number(a['seconds_per_epoch'][i_mlp], 2)} nesta CPU "
-        f"({br_number(a['seconds_per_epoch'][i_conv] / a['seconds_per_epoch'][i_mlp], 1)} vezes mais)."
+        f"({br_number(a['seconds_per_epoch'][i_conv] / a['seconds_per_epoch'][i_mlp], 1)} vezes mais). Pelas "
+        f"amostras, a menor distância de Fréchet é a do {lab.verdict(a['fd'], archs, fd_band)} "
+        f"(mlp {br_number(a['fd'][i_mlp], 1)}, conv {br_number(a['fd'][i_conv], 1)})."
     )
 else:
     arch_text = "Com uma só arquitetura na lista `ARCHS`, não há comparação a fazer."
 display(Markdown(arch_text))
 
 # %% [markdown]
-# ## 6. Resumo de todas as execuções
+# ## 6. Condicionar no rótulo
+#
+# O VAE condicional (Sohn, Lee & Yan, 2015; `ARCH="cvae"`) recebe o rótulo $y$ de cada imagem como um vetor
+# *one-hot* junto da imagem no codificador, $q_\phi(z\mid x, y)$, e junto de $z$ no decodificador,
+# $p_\theta(x\mid z, y)$; o *prior* continua $\mathcal{N}(0, I)$ e a perda tem a mesma forma. Para gerar um 7,
+# sorteamos $z$ e pedimos $y = 7$. Uma vez que o rótulo é dado, o código $z$ não precisa mais guardar qual é
+# o dígito: fica com o **estilo** (Kingma, Rezende, Mohamed & Welling, 2014, fig. 1).
+#
+# **Quanto o rótulo vale em nats.** Pela regra de Bayes, $\log p(x\mid y) = \log p(x) + \log p(y\mid x) - \log p(y)
+# \le \log p(x) - \log p(y)$: conhecer o rótulo pode baixar o −log-verossimilhança de uma imagem em no máximo
+# $-\log p(y)$ nats, em média a entropia $H(Y)$ das frequências dos rótulos — e chega perto disso quando o
+# dígito é inequívoco, $p(y\mid x) \approx 1$. Comparamos cada VAE condicional com o `mlp` de mesmo $z$, mesma
+# semente e mesmas épocas, nas mesmas imagens de teste.
+#
+# A interface para usar um modelo treinado: `model.decode(z, y)` devolve imagens em $[0, 1]$ para um tensor
+# float `z` de forma (n, d) e um tensor de inteiros `y` de forma (n,), com rótulos de 0 a 9.
+
+# %%
+cond_runs = [runs[name] for name in groups["condicional"] if runs[name].conditional]
+base_runs = [runs[name] for name in groups["condicional"] if not runs[name].conditional]
+test_labels = test_y.cpu().numpy()
+frequencies = np.bincount(test_labels, minlength=10) / len(test_labels)
+label_entropy = -(frequencies * np.log(frequencies)).sum()  # H(Y), em nats
+per_class = QUALITY_SAMPLES // 10
+asked = np.repeat(np.arange(10), per_class)
+class_refs = {d: quality.make_reference(classifier, test_x[test_y == d][:per_class]) for d in range(10)}
+conditional = {}
+for run in cond_runs:
+    images = torch.as_tensor(vc.sample_images(run.model, len(asked), SEED, asked)).reshape(len(asked), -1)
+    read = digits.read(classifier, images)[0]
+    conditional[run.name] = {
+        "accuracy": (read == asked).mean(),
+        "per_digit": np.array([(read[asked == d] == d).mean() for d in range(10)]),
+        "fd_per_digit": np.array(
+            [
+                quality.frechet_distance(class_refs[d].features, digits.embed(classifier, images[asked == d])[0])
+                for d in range(10)
+            ]
+        ),
+    }
+rows = []
+for cond, base in zip(cond_runs, base_runs):
+    elbo_diff, elbo_se = analysis.paired_difference(-cond.details["elbo"], -base.details["elbo"])
+    iwae_diff, iwae_se = analysis.paired_difference(-cond.details["iwae"], -base.details["iwae"])
+    rows.append((cond, base, elbo_diff, elbo_se, iwae_diff, iwae_se))
+display(
+    Markdown(
+        markdown_table(
+            ["z", "modelo", "−ELBO teste", f"−limite k={IWAE_K}", "KL", "ativas", "acerto condicional", "Fréchet"],
+            [
+                [
+                    run.params["LATENT_DIM"],
+                    "condicional" if run.conditional else "sem rótulo",
+                    br_number(run.metrics["test_loss"], 2),
+                    br_number(-run.metrics["iwae"], 2),
+                    br_number(run.metrics["test_kl"], 2),
+                    f"{run.metrics['active']} de {run.params['LATENT_DIM']}",
+                    f"{br_number(100 * conditional[run.name]['accuracy'], 1)}%" if run.conditional else "—",
+                    br_number(run.metrics["fd"], 1),
+                ]
+                for pair in zip(cond_runs, base_runs)
+                for run in pair
+            ],
+        )
+    )
+)
+
+# %% [markdown]
+# **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional com o maior $z$ da lista; à direita, a
+# fração das amostras que o classificador lê como o dígito pedido e a distância de Fréchet às imagens de
+# teste daquele dígito.
+
+# %%
+cond_model, cond_run = cond_runs[0].model, cond_runs[0]
+rows_of_digits = np.stack([vc.sample_images(cond_model, 8, SEED + d, [d] * 8) for d in range(10)])
+measures = conditional[cond_run.name]
+fig, ax = plt.subplots(figsize=(8, 9))
+ax.imshow(image_grid(rows_of_digits.reshape(-1, 28, 28), ncols=8), cmap="gray")
+ax.set_yticks(np.arange(10) * 28 + 14, [f"y = {d}" for d in range(10)])
+ax.set_xticks([])
+right = ax.secondary_yaxis("right")
+right.set_yticks(
+    np.arange(10) * 28 + 14,
+    [
+        f"{br_number(100 * a)}% · Fréchet {br_number(f, 1)}"
+        for a, f in zip(measures["per_digit"], measures["fd_per_digit"])
+    ],
+)
+ax.set_title(f"Amostras do VAE condicional (z = {cond_model.latent_dim}) para cada rótulo pedido")
+show_figure(fig, "lab_06_condicional_amostras", FIGURES_DIR)
+
+# %% [markdown]
+# **Analogias.** Cada linha guarda o $z$ inferido de uma imagem de teste (à esquerda, com o seu rótulo
+# verdadeiro) e cada coluna decodifica esse $z$ com outro rótulo.
+
+# %%
+analogy_idx = np.array([int(np.flatnonzero(test_labels == d)[0]) for d in (2, 4, 5, 7, 9, 0, 3, 8)])
+cond_mu, cond_logvar = vc.encode_dataset(cond_model, test_x, y=test_y)
+analogies = np.stack(
+    [vc.decode_latent(cond_model, np.repeat(cond_mu[[i]].numpy(), 10, 0), np.arange(10)) for i in analogy_idx]
+)
+grid = np.concatenate([test_x[analogy_idx].cpu().numpy().reshape(-1, 1, 28, 28), analogies], axis=1)
+fig, ax = plt.subplots(figsize=(10, 7.5))
+ax.imshow(image_grid(grid.reshape(-1, 28, 28), ncols=11), cmap="gray")
+ax.set_xticks(np.arange(11) * 28 + 14, ["original"] + [f"y = {d}" for d in range(10)])
+ax.set_yticks(np.arange(len(analogy_idx)) * 28 + 14, [f"um {test_labels[i]}" for i in analogy_idx])
+ax.set_title("O estilo de cada imagem de teste (linhas) com cada rótulo (colunas)")
+show_figure(fig, "lab_07_analogias", FIGURES_DIR)
+
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
+analogy_read = digits.read(classifier, torch.as_tensor(analogies).reshape(-1, 784))[0].reshape(len(analogy_idx), 10)
+analogy_slant = analysis.stroke_geometry(analogies.reshape(-1, 28, 28))[0].reshape(len(analogy_idx), 10)
+source_slant = analysis.stroke_geometry(test_x[analogy_idx].cpu().numpy())[0]
+slant_corr = np.mean([np.corrcoef(source_slant, analogy_slant[:, d])[0, 1] for d in range(10)])
+display(
+    Markdown(
+        f"Nas {analogy_read.size} imagens da grade, o classificador lê o rótulo pedido em "
+        f"{br_number(100 * (analogy_read == np.arange(10)).mean(), 1)}%. A inclinação do traço das imagens geradas "
+        f"tem correlação média de {br_number(slant_corr, 2)} (entre as {len(analogy_idx)} linhas, em cada coluna) com "
+        f"a inclinação da imagem original: "
+        + (
+            "o estilo de cada linha passa para todos os dígitos."
+            if slant_corr >= 0.5
+            else "abaixo de 0,5, o estilo da original só em parte passa para os outros dígitos."
+        )
+    )
+)
+
+# %% [markdown]
+# **O que as dimensões guardam.** Com $z$ de duas dimensões o estilo de um dígito inteiro cabe numa grade:
+# fixamos $y$ = `CONDITIONAL_DIGIT` e percorremos $z_1$ e $z_2$ nos quantis de 5% a 95% da $\mathcal{N}(0, 1)$.
+# Para dizer o que cada eixo aprendeu, medimos a inclinação e a largura do traço de cada imagem da grade
+# (momentos da tinta) e as correlacionamos com $z_1$ e $z_2$.
+
+# %%
+two_d = [run for run in cond_runs if run.params["LATENT_DIM"] == 2]
+if two_d:
+    values = analysis.normal_quantiles(11)
+    style = analysis.manifold_grid(two_d[0].model, values, values, digit=CONDITIONAL_DIGIT)
+    fig, ax = plt.subplots(figsize=(7, 7))
+    ax.imshow(image_grid(style.reshape(-1, 28, 28), ncols=len(values)), cmap="gray")
+    ticks = np.arange(len(values)) * 28 + 14
+    ax.set_xticks(ticks[::2], [br_number(v, 1) for v in values[::2]])
+    ax.set_yticks(ticks[::2], [br_number(v, 1) for v in values[::-1][::2]])
+    ax.set(xlabel="z₁", ylabel="z₂", title=f"O estilo do {CONDITIONAL_DIGIT} no VAE condicional com z 2-D")
+    show_figure(fig, "lab_08_estilo_2d", FIGURES_DIR)
+
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
+if two_d:
+    slant, width = (v.reshape(len(values), len(values)) for v in analysis.stroke_geometry(style.reshape(-1, 28, 28)))
+    z1_grid, z2_grid = np.meshgrid(values, values[::-1])
+    corr = {
+        (feature, axis): np.corrcoef(measure.ravel(), grid_axis.ravel())[0, 1]
+        for feature, measure in (("inclinação", slant), ("largura", width))
+        for axis, grid_axis in (("z₁", z1_grid), ("z₂", z2_grid))
+    }
+    strongest = {f: max(("z₁", "z₂"), key=lambda ax, f=f: abs(corr[(f, ax)])) for f in ("inclinação", "largura")}
+    style_read = digits.read(classifier, torch.as_tensor(style).reshape(-1, 784))[0]
+    style_text = (
+        f"Nas {style_read.size} imagens da grade, o classificador lê um {CONDITIONAL_DIGIT} em "
+        f"{br_number(100 * (style_read == CONDITIONAL_DIGIT).mean(), 1)}%"
+        + (
+            ": o rótulo fixa o dígito, e $z$ só mexe no estilo. "
+            if (style_read == CONDITIONAL_DIGIT).mean() >= 0.9
+            else ": abaixo de 90%, o rótulo não basta para fixar o dígito em toda a grade. "
+        )
+        + f"A inclinação do traço tem correlação {br_number(corr[('inclinação', 'z₁')], 2)} com z₁ e "
+        f"{br_number(corr[('inclinação', 'z₂')], 2)} com z₂; a largura, {br_number(corr[('largura', 'z₁')], 2)} com z₁ "
+        f"e {br_number(corr[('largura', 'z₂')], 2)} com z₂. "
+        + (
+            f"Cada eixo ficou com uma das duas: a inclinação com {strongest['inclinação']}, a largura com "
+            f"{strongest['largura']}."
+            if strongest["inclinação"] != strongest["largura"]
+            else f"As duas acompanham mais {strongest['inclinação']}: os eixos misturam inclinação e largura."
+        )
+    )
+else:
+    style_text = "Sem 2 em `CONDITIONAL_LATENT_SIZES`, não há variedade de estilo 2-D a mostrar."
+display(Markdown(style_text))
+
+# %% [markdown]
+# **O código deixa de guardar o dígito?** A KL de cada dimensão (em ordem decrescente) do VAE condicional e
+# do `mlp` sem rótulo com o mesmo $z$.
+
+# %%
+fig, axes = plt.subplots(1, len(rows), figsize=(6 * len(rows), 3.6), squeeze=False)
+for ax, (cond, base, *_) in zip(axes[0], rows):
+    for run, label, color in ((base, "sem rótulo", "tab:gray"), (cond, "condicional", "tab:blue")):
+        kl = np.sort(run.details["kl_dims"])[::-1]
+        ax.bar(
+            np.arange(len(kl)) + (0.2 if run.conditional else -0.2),
+            kl,
+            width=0.4,
+            color=color,
+            label=f"{label}: KL {br_number(kl.sum(), 1)}, {run.metrics['active']} ativas",
+        )
+    ax.set(xlabel="dimensão (em ordem de KL)", ylabel="KL média (nats)", title=f"z = {cond.params['LATENT_DIM']}")
+    ax.legend()
+plt.tight_layout()
+show_figure(fig, "lab_09_condicional_kl", FIGURES_DIR)
+
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
+nats_text = []
+for cond, base, elbo_diff, elbo_se, iwae_diff, iwae_se in rows:
+    z = cond.params["LATENT_DIM"]
+    kl_saved = base.metrics["test_kl"] - cond.metrics["test_kl"]
+    gain = (
+        f"{br_number(100 * -iwae_diff / label_entropy)}% dos {br_number(label_entropy, 2)} nats que o rótulo pode "
+        "valer no máximo"
+        if iwae_diff < 0
+        else f"o rótulo não rendeu nada dos até {br_number(label_entropy, 2)} nats que poderia valer"
+    )
+    nats_text.append(
+        f"Com z = {z}, o condicional tem −ELBO {br_number(abs(elbo_diff), 2)} ± {br_number(elbo_se, 2)} nats "
+        f"{'abaixo' if elbo_diff < 0 else 'acima'} do sem rótulo nas mesmas {br_number(len(cond.details['elbo']))} "
+        f"imagens (erro pareado; faixa das sementes: {br_number(band, 2)}), e o limite de importância com "
+        f"k = {IWAE_K}, {br_number(abs(iwae_diff), 2)} ± {br_number(iwae_se, 2)} "
+        f"{'abaixo' if iwae_diff < 0 else 'acima'} — {gain}. A KL {'cai' if kl_saved > 0 else 'sobe'} "
+        f"{br_number(abs(kl_saved), 1)} nats ({br_number(base.metrics['test_kl'], 1)} → "
+        f"{br_number(cond.metrics['test_kl'], 1)}) e as dimensões ativas vão de {base.metrics['active']} a "
+        f"{cond.metrics['active']}: "
+        + (
+            "o código para de gastar nats com a identidade do dígito, que agora chega de graça pelo rótulo."
+            if kl_saved > 0
+            else "o código não ficou mais barato com o rótulo."
+        )
+    )
+accuracy = conditional[cond_run.name]
+display(
+    Markdown(
+        f"**Acerto condicional.** Com z = {cond_model.latent_dim}, {br_number(100 * accuracy['accuracy'], 1)}% das "
+        f"{br_number(len(asked))} amostras são lidas como o dígito pedido (de {br_number(100 * accuracy['per_digit'].min(), 1)}% "
+        f"no {int(accuracy['per_digit'].argmin())} a {br_number(100 * accuracy['per_digit'].max(), 1)}% no "
+        f"{int(accuracy['per_digit'].argmax())}).\n\n"
+        + "\n\n".join(nats_text)
+        + "\n\nOs dois lados são limites inferiores de log-verossimilhanças, cada um com a sua folga, e em pixels "
+        "cinza (veja o relatório, seção 4): a diferença entre eles estima, não mede exatamente, o que o rótulo vale."
+    )
+)
+
+# %% [markdown]
+# **Explorador.** Escolha o dígito e mova os controles: cada um muda uma das dimensões de $z$ com mais KL do
+# VAE condicional (as demais ficam na média dos códigos), e a linha de baixo mostra o mesmo $z$ — o mesmo
+# estilo — com cada um dos dez rótulos. No GitHub ou no site, onde os controles não rodam, a figura seguinte
+# mostra a mesma função.
+
+# %% tags=["nbval-ignore-output"]
+cond_kl = cond_run.details["kl_dims"]
+cvae_explorer = ConditionalExplorer(
+    cond_model, cond_mu.numpy(), cond_kl, digit=CONDITIONAL_DIGIT, n_sliders=min(5, cond_model.latent_dim)
+)
+display(cvae_explorer)
+
+# %%
+n_style = min(5, cond_model.latent_dim)
+sweep = conditional_traversal(cond_model, cond_mu.numpy(), cond_kl, CONDITIONAL_DIGIT, n_style)
+fig, ax = plt.subplots(figsize=(9, n_style + 0.6))
+ax.imshow(image_grid(sweep.reshape(-1, 28, 28), ncols=sweep.shape[1]), cmap="gray")
+ax.set_yticks(np.arange(n_style) * 28 + 14, [f"z{j}" for j in np.argsort(cond_kl)[::-1][:n_style]])
+ax.set_xticks(np.arange(sweep.shape[1]) * 28 + 14, [f"{br_number(v, 1)}σ" for v in np.linspace(-3, 3, sweep.shape[1])])
+ax.set_title(f"Cada controle do explorador percorrido, com y = {CONDITIONAL_DIGIT}")
+show_figure(fig, "lab_10_condicional_controles", FIGURES_DIR)
+
+# %% [markdown]
+# ## 7. Resumo de todas as execuções
 #
 # Uma linha por execução, com o nome do seu checkpoint (o arquivo fica em `CHECKPOINT_DIR`). Os segundos
 # são o tempo de treino medido quando cada execução treinou (guardado no checkpoint), sem a avaliação por
-# época.
+# época; as quatro últimas colunas medem as amostras de $z \sim \mathcal{N}(0, I)$ (o condicional, com os
+# rótulos nas proporções do teste).
 
 # %%
 display(
@@ -481,6 +818,10 @@ display(
                 "BCE",
                 "KL",
                 "ativas",
+                "Fréchet",
+                "precisão",
+                "cobertura",
+                "confiança ≥ 0,9",
             ],
             [
                 [
@@ -495,10 +836,54 @@ display(
                     br_number(run.metrics["test_bce"], 2),
                     br_number(run.metrics["test_kl"], 2),
                     run.metrics["active"],
+                    br_number(run.metrics["fd"], 1),
+                    br_number(run.metrics["precision"], 3),
+                    br_number(run.metrics["recall"], 3),
+                    f"{br_number(100 * run.metrics['confident'], 1)}%",
                 ]
                 for run in runs.values()
             ],
         )
+    )
+)
+
+# %% [markdown]
+# **O ELBO ordena a qualidade das amostras?** Cada ponto é uma execução sem rótulo: o seu −ELBO de teste
+# contra a distância de Fréchet das suas amostras.
+
+# %%
+unconditional = [run for run in runs.values() if not run.conditional]
+elbos = np.array([run.metrics["test_loss"] for run in unconditional])
+fds = np.array([run.metrics["fd"] for run in unconditional])
+fig, ax = plt.subplots(figsize=(8, 5.5))
+ax.scatter(elbos, fds, color="tab:blue")
+for run, x, y in zip(unconditional, elbos, fds):
+    p = run.params
+    name = f"{p['ARCH']} z={p['LATENT_DIM']} β={br_number(p['BETA'], 2)}" + (
+        f" s{p['SEED']}" if p["SEED"] != SEED else ""
+    )
+    ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+ax.set(xlabel="−ELBO de teste (nats por imagem)", ylabel="distância de Fréchet das amostras (menor é melhor)")
+ax.set_title(f"{len(unconditional)} execuções sem rótulo, {NUM_EPOCHS} épocas cada")
+ax.grid(alpha=0.3)
+show_figure(fig, "lab_11_elbo_frechet", FIGURES_DIR)
+
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
+rho = spearmanr(elbos, fds).statistic if len(unconditional) > 2 else float("nan")
+order_elbo, order_fd = np.argsort(elbos), np.argsort(fds)
+best_elbo, best_fd = unconditional[order_elbo[0]], unconditional[order_fd[0]]
+display(
+    Markdown(
+        f"A correlação de postos (Spearman) entre o −ELBO e a distância de Fréchet nas {len(unconditional)} "
+        f"execuções é ρ = {br_number(rho, 2)}. "
+        + (
+            "O ELBO ordena bem as execuções pela qualidade das amostras (ρ ≥ 0,8)."
+            if rho >= 0.8
+            else "Abaixo de 0,8: o ELBO **não** ordena as execuções pela qualidade das amostras."
+        )
+        + f" O menor −ELBO é o de `{best_elbo.name}` ({br_number(best_elbo.metrics['test_loss'], 2)} nats, Fréchet "
+        f"{br_number(best_elbo.metrics['fd'], 1)}); a menor distância de Fréchet é a de `{best_fd.name}` "
+        f"({br_number(best_fd.metrics['fd'], 1)}, −ELBO {br_number(best_fd.metrics['test_loss'], 2)})."
     )
 )
 

@@ -176,3 +176,16 @@ def test_moving_along_components_changes_only_that_component():
 def test_tsne_2d_gives_one_point_per_code():
     points = analysis.tsne_2d(np.random.default_rng(0).normal(size=(120, 5)), seed=0)
     assert points.shape == (120, 2) and np.isfinite(points).all()
+
+
+def test_stroke_geometry_reads_slant_and_width_from_constructed_strokes():
+    vertical, leaning, wide = np.zeros((3, 28, 28))
+    vertical[4:24, 13:15] = 1
+    for row in range(4, 24):  # "/": quanto mais alto, mais à direita
+        leaning[row, 24 - row : 26 - row] = 1
+    wide[10:18, 4:24] = 1
+    slant, width = analysis.stroke_geometry(np.stack([vertical, leaning, wide]))
+    assert slant[0] == pytest.approx(0, abs=1e-9) and slant[1] == pytest.approx(1.0, rel=0.05)
+    assert width[2] > 3 * width[0]
+    mirrored = analysis.stroke_geometry(leaning[None, :, ::-1])[0]
+    assert mirrored[0] == pytest.approx(-slant[1])

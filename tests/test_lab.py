@@ -17,10 +17,11 @@ from vae_tools.parameters import ParameterError, validate_lab_params
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "notebooks" / "experimentos.ipynb"
 FIGURES = ["lab_01_perda_por_dimensao", "lab_02_amostras_por_dimensao", "lab_03_taxa_distorcao",
-           "lab_04_beta_imagens", "lab_05_arquiteturas"]  # fmt: skip
+           "lab_04_beta_imagens", "lab_05_arquiteturas", "lab_06_condicional_amostras", "lab_07_analogias",
+           "lab_09_condicional_kl", "lab_10_condicional_controles", "lab_11_elbo_frechet"]  # fmt: skip
 TINY = {"LATENT_SIZES": [2, 4], "BETAS": [0.5, 1], "BETA_LATENT_DIM": 4, "ARCH_LATENT_DIM": 4, "NUM_EPOCHS": 1,
         "TRAIN_SIZE": 1000, "VAL_SIZE": 200, "IWAE_SIZE": 50, "IWAE_K": 10, "PROGRESS": False, "SEEDS": [43],
-        "CONDITIONAL_LATENT_SIZES": [4]}  # fmt: skip
+        "CONDITIONAL_LATENT_SIZES": [4], "QUALITY_SAMPLES": 500}  # fmt: skip
 
 
 def parameters_cell(notebook: Path) -> str:
@@ -133,7 +134,7 @@ def test_committed_lab_is_an_executed_default_run():
     text = outputs_text(nb)
     assert "16 execuções de 20 épocas" in text and "treino: 55.000" in text
     assert "Execuções: 100%|██████████| 16/16" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
-    assert sum("image/png" in o.get("data", {}) for c in code for o in c.outputs) == len(FIGURES)
+    assert sum("image/png" in o.get("data", {}) for c in code for o in c.outputs) == len(FIGURES) + 1  # e a 2-D
 
 
 @pytest.mark.usefixtures("mnist_dir")

@@ -64,11 +64,13 @@ def dimension_traversal(model: vc.VAE, z0: np.ndarray, dims, values: np.ndarray)
     return vc.decode_latent(model, z).reshape(len(dims), len(values), vc.IMAGE_SIDE, vc.IMAGE_SIDE)
 
 
-def manifold_grid(model: vc.VAE, z1_values: np.ndarray, z2_values: np.ndarray) -> np.ndarray:
+def manifold_grid(model: vc.VAE, z1_values: np.ndarray, z2_values: np.ndarray, digit: int | None = None) -> np.ndarray:
     """Grade de decodificações de um VAE com z 2-D (Kingma & Welling, fig. 4): linha i tem
-    z₂ = z2_values[−1−i] (o maior em cima), coluna j tem z₁ = z1_values[j]; imagens (n₂, n₁, 28, 28)."""
+    z₂ = z2_values[−1−i] (o maior em cima), coluna j tem z₁ = z1_values[j]; imagens (n₂, n₁, 28, 28).
+    Com o VAE condicional, `digit` é o rótulo de todas."""
     z1, z2 = np.meshgrid(z1_values, z2_values[::-1])
-    images = vc.decode_latent(model, np.stack([z1, z2], axis=-1).reshape(-1, 2))
+    labels = None if digit is None else np.full(z1.size, digit)
+    images = vc.decode_latent(model, np.stack([z1, z2], axis=-1).reshape(-1, 2), labels)
     return images.reshape(len(z2_values), len(z1_values), vc.IMAGE_SIDE, vc.IMAGE_SIDE)
 
 
@@ -165,3 +167,17 @@ def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int 
     from sklearn.neighbors import KNeighborsClassifier
 
     return float(cross_val_score(KNeighborsClassifier(k), points, labels, cv=folds).mean())
+
+
+def stroke_geometry(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inclinação e largura do traço de cada imagem (n, 28, 28), pelos momentos da tinta: inclinação =
+    μ₁₁/μ₀₂ (quanto x avança por linha ao subir: positiva inclina para a direita) e largura = desvio-padrão
+    horizontal da tinta, em pixels."""
+    images = np.asarray(images, dtype=np.float64).reshape(-1, vc.IMAGE_SIDE, vc.IMAGE_SIDE)
+    rows, cols = np.mgrid[: vc.IMAGE_SIDE, : vc.IMAGE_SIDE]
+    ink = images.sum(axis=(1, 2))
+    cx = (images * cols).sum(axis=(1, 2)) / ink
+    cy = (images * rows).sum(axis=(1, 2)) / ink
+    dx, dy = cols - cx[:, None, None], rows - cy[:, None, None]
+    mu11, mu02 = (images * dx * dy).sum(axis=(1, 2)), (images * dy**2).sum(axis=(1, 2))
+    return -mu11 / mu02, np.sqrt((images * dx**2).sum(axis=(1, 2)) / ink)

@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -88,6 +89,14 @@ def embed(
             features.append(h.cpu())
             logits.append(classifier.out(h).cpu())
     return torch.cat(features), torch.cat(logits)
+
+
+def read(classifier: DigitClassifier, images) -> tuple[np.ndarray, np.ndarray]:
+    """Como o classificador lê cada imagem (N, 784): o dígito previsto e a sua probabilidade (a confiança)."""
+    x = torch.as_tensor(images)
+    probabilities = torch.softmax(embed(classifier, x.float() if x.is_floating_point() else x)[1], dim=1)
+    confidence, predicted = probabilities.max(dim=1)
+    return predicted.numpy(), confidence.numpy()
 
 
 def accuracy(classifier: DigitClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:

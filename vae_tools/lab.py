@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 import vae_core as vc
-from vae_tools import analysis, checkpoints, training
+from vae_tools import analysis, checkpoints, quality, training
+from vae_tools import classifier as digits
 from vae_tools.checkpoints import RunPlan
+from vae_tools.figures import br_number
 
 # o que todas as execuções do laboratório compartilham (as comparações mudam só LATENT_DIM, BETA e ARCH)
 SHARED = ("NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "CHECKPOINT_DIR")
@@ -134,9 +136,10 @@ def measure(run: Run, split: Split, test_x, test_y, iwae_k: int, iwae_size: int,
 
 def compare(runs: dict[str, Run], names: list[str], parameter: str) -> tuple[list[Run], list, dict[str, np.ndarray]]:
     """Uma comparação: as suas execuções em ordem, o valor do parâmetro que muda entre elas e cada
-    medida como um vetor (uma posição por execução)."""
+    medida que todas têm como um vetor (uma posição por execução)."""
     chosen = [runs[name] for name in names]
-    metrics = {key: np.array([run.metrics[key] for run in chosen]) for key in chosen[0].metrics}
+    common = [key for key in chosen[0].metrics if all(key in run.metrics for run in chosen)]
+    metrics = {key: np.array([run.metrics[key] for run in chosen]) for key in common}
     return chosen, [run.params[parameter] for run in chosen], metrics
 
 
@@ -150,3 +153,35 @@ def noise_band(runs: dict[str, Run], names: list[str], metric: str) -> float:
 def ties(values: np.ndarray, band: float, best: int) -> list[int]:
     """As posições cujo valor fica a até `band` do valor da posição `best` (ela inclusive)."""
     return [i for i, value in enumerate(values) if abs(value - values[best]) <= band]
+
+
+def measure_samples(run: Run, classifier, reference, n: int, seed: int, labels: torch.Tensor) -> dict:
+    """A qualidade das amostras de uma execução (`n` imagens de z ~ N(0, I), com a semente), medida pelo
+    classificador contra a referência das imagens de teste: distância de Fréchet, precisão, cobertura,
+    fração lida com confiança, escore e KL dos rótulos. O VAE condicional gera cada amostra do rótulo de
+    `labels` (os do teste: as mesmas proporções) e ganha também a acurácia condicional (`asked_accuracy`:
+    fração lida como o rótulo pedido)."""
+    asked = labels[:n].cpu().numpy() if run.conditional else None
+    images = torch.as_tensor(vc.sample_images(run.model, n, seed, asked)).reshape(n, -1)
+    scores = quality.measure_images(classifier, images, reference)
+    run.metrics |= {
+        "fd": scores["frechet_distance"],
+        "precision": scores["precision"],
+        "recall": scores["recall"],
+        "confident": scores["confident_fraction"],
+        "score": scores["classifier_score"],
+        "label_kl": scores["label_kl"],
+    }
+    if run.conditional:
+        run.metrics["asked_accuracy"] = float((digits.read(classifier, images)[0] == asked).mean())
+    return run.metrics
+
+
+def verdict(values, labels: list[str], band: float, lower_is_better: bool = True) -> str:
+    """O melhor numa medida e os que empatam com ele dentro da faixa de ruído `band`, numa frase."""
+    values = np.asarray(values)
+    best = int(np.argmin(values) if lower_is_better else np.argmax(values))
+    tied = [labels[i] for i in ties(values, band, best) if i != best]
+    if tied:
+        return f"{labels[best]}, empatado com {', '.join(tied)} dentro da faixa das sementes ({br_number(band, 2)})"
+    return f"{labels[best]}, à frente dos demais por mais que a faixa das sementes ({br_number(band, 2)})"
