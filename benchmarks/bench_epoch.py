@@ -7,13 +7,20 @@ Mede, no mesmo processo e na mesma execução, uma época sobre as 60.000 imagen
   (b) o pipeline do projeto: `vae_core.train_epoch` (tensor uint8 em memória, `randperm`, Adam fused);
   (c) o piso: forward + backward + Adam fused sobre lotes já fatiados na memória.
 Cada um roda algumas vezes e vale a época mais rápida (a máquina é compartilhada e ruidosa).
+Mede também o checkpoint de cada época: a gravação durável (`checkpoints.write_state`: fsync do
+arquivo e da pasta) contra só atômica (temporário + `os.replace`, sem fsync), numa pasta temporária ao
+lado da pasta de checkpoints (o mesmo disco), e o que ela pesa na época.
 Uso: .venv/bin/python benchmarks/bench_epoch.py [--repeats 3]
 """
 
 import argparse
+import os
 import platform
 import subprocess
+import tempfile
 import time
+from pathlib import Path
+from statistics import median
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +28,7 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 import vae_core as vc
-from vae_tools import mnist
+from vae_tools import checkpoints, mnist
 from vae_tools.figures import br_number
 from vae_tools.parameters import seed_everything
 
@@ -64,6 +71,27 @@ def floor_epoch(model, optimizer, batches):
         optimizer.step()
         total += (bce + kl).detach()
     return total.item()
+
+
+def checkpoint_seconds(model, optimizer, repeats: int) -> dict[str, list[float]]:
+    """Os tempos (ordenados) de gravar o estado de uma época (modelo, Adam e 20 épocas de histórico),
+    durável e só atômica, alternadas, numa pasta temporária no disco dos checkpoints."""
+    history = {key: [100.0] * 20 for key in vc.new_history()}
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history}
+    near = checkpoints.resolve_checkpoint_dir().parent
+    with tempfile.TemporaryDirectory(dir=near, prefix=".bench-checkpoint-") as folder:
+        path = Path(folder) / "vae.pt"
+
+        def atomic():  # a gravação de antes: atômica, mas sem fsync
+            torch.save(state, path.with_name("vae.pt.tmp"))
+            os.replace(path.with_name("vae.pt.tmp"), path)
+
+        runs = {"durável (fsync)": lambda: checkpoints.write_state(state, path), "só atômica": atomic}
+        times = {name: [] for name in runs}
+        for _ in range(repeats):
+            for name, run in runs.items():
+                times[name].append(timed(run))
+        return {name: sorted(values) for name, values in times.items()}
 
 
 def timed(fn) -> float:
@@ -114,6 +142,14 @@ def main():
     print(f"Razões: b/a(0 workers) = {br(b / a0, 3)} (meta ≤ 0,35) | b/a(2 workers) = {br(b / a2, 3)}")
     print(f"        b/c = {br(b / c, 3)} (meta ≤ 1,15) | c/a(0 workers) = {br(c / a0, 3)} (o piso limita b/a)")
     print(f"Meta do relatório básico (20 épocas): ≤ 20 × 1,15 × {br(c, 2)} + 30 = {br(20 * 1.15 * c + 30)} s")
+    save = checkpoint_seconds(*project, repeats=10 * args.repeats)
+    durable, atomic = median(save["durável (fsync)"]), median(save["só atômica"])
+    ms = {name: " / ".join(br(t * 1000, 1) for t in (v[0], median(v), v[-1])) for name, v in save.items()}
+    print(f"Checkpoint de uma época, {10 * args.repeats} gravações de cada (mais rápida / mediana / mais lenta):")
+    print(f"  durável (fsync do arquivo e da pasta) {ms['durável (fsync)']} ms | só atômico {ms['só atômica']} ms")
+    print(f"Razões: fsync/b = {br((durable - atomic) / b, 4)} (o custo do fsync por época, medianas) | "
+          f"checkpoint/b = {br(durable / b, 4)}")  # fmt: skip
+    print(f"        (b + checkpoint)/c = {br((b + durable) / c, 3)} (meta ≤ 1,15: a época com o seu checkpoint)")
 
 
 if __name__ == "__main__":

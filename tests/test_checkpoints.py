@@ -1,16 +1,23 @@
 """vae_tools.checkpoints: um arquivo por configuração, nada treinado é perdido ou trocado em silêncio,
 e nenhum checkpoint executa código ao ser aberto."""
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import SESSION_CHECKPOINTS, TINY, losses
+from conftest import SESSION_CHECKPOINTS, TINY, losses, run_tiny, tiny_data
 
 import vae_core as vc
-from vae_tools import checkpoints
+from vae_tools import checkpoints, resources, training
 from vae_tools.checkpoints import CheckpointError
+from vae_tools.parameters import seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,13 +123,16 @@ def test_explicit_path_of_another_configuration_names_the_differences(tiny_run, 
     assert "SEED: checkpoint 7, parâmetro 8" in str(error.value)
 
 
-def test_unwritable_location_is_refused_before_training(tiny_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("where", ["CHECKPOINT_DIR", "CHECKPOINT_PATH"])
+def test_unwritable_location_is_refused_before_training_naming_the_file_in_the_way(tiny_run, tmp_path, where):
     blocker = tmp_path / "arquivo"
     blocker.write_text("não sou uma pasta")
-    monkeypatch.setattr(vc, "train_epoch", lambda *a, **k: pytest.fail("treinou antes de conferir a pasta"))
+    chosen = {"folder": blocker / "checkpoints"} if where == "CHECKPOINT_DIR" else {where: str(blocker / "vae.pt")}
     with pytest.raises(CheckpointError, match="Não é possível gravar o checkpoint .*CHECKPOINT_DIR") as error:
-        tiny_run(folder=blocker / "checkpoints")
-    assert str(blocker / "checkpoints") in str(error.value)
+        tiny_run(**chosen)
+    message = str(error.value)
+    assert f"{blocker} é um arquivo, não uma pasta (E" in message
+    assert "File exists" not in message and "Not a directory" not in message
 
 
 # ---------------------------------------------------------------- o arquivo
@@ -130,7 +140,7 @@ def test_unwritable_location_is_refused_before_training(tiny_run, tmp_path, monk
 
 def test_checkpoint_holds_everything_and_is_written_atomically(tiny_run):
     history, model, plan = tiny_run(NUM_EPOCHS=2)
-    assert not plan.path.with_name(plan.path.name + ".tmp").exists()
+    assert not list(plan.path.parent.glob("*.tmp"))
     state = checkpoints.load_checkpoint(plan.path)
     assert state["epoch"] == state["num_epochs"] == 2 and state["history"] == history
     assert state["config"] == checkpoints.run_config(TINY)
@@ -145,13 +155,14 @@ def test_kill_while_saving_keeps_previous_checkpoint(tiny_run, tmp_path, monkeyp
     before = path.read_bytes()
 
     def dies_midway(obj, file):
-        Path(file).write_bytes(b"meio arquivo")
+        file.write(b"meio arquivo")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(checkpoints.torch, "save", dies_midway)
     tiny_run(NUM_EPOCHS=2, CHECKPOINT_PATH=str(path))  # a interrupção ao salvar a época 2 encerra o treino
     assert path.read_bytes() == before
     assert checkpoints.load_checkpoint(path)["epoch"] == 1
+    assert not list(tmp_path.glob("*.tmp")), "o temporário da gravação interrompida ficou"
 
 
 class RunsCode:
@@ -208,3 +219,220 @@ def test_a_torch_file_that_is_not_ours_is_refused(tmp_path):
 def test_paths_inside_the_project_are_shown_relative_to_it(tmp_path):
     assert checkpoints.shown(ROOT / "checkpoints" / "x.pt") == "checkpoints/x.pt"
     assert checkpoints.shown(tmp_path / "x.pt") == str(tmp_path / "x.pt")
+
+
+# ---------------------------------------------------------------- gravação durável e concorrente
+
+
+def test_write_is_durable_fsync_of_the_file_before_the_rename_then_of_the_folder(tmp_path, monkeypatch):
+    """O arquivo temporário vai para o disco antes da troca de nome, e a pasta depois dela."""
+    events, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(descriptor):
+        events.append(("fsync", Path(os.readlink(f"/proc/self/fd/{descriptor}")).name))
+        real_fsync(descriptor)
+
+    def replace(source, target):
+        events.append(("replace", Path(target).name))
+        real_replace(source, target)
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("sem /proc/self/fd para ver qual arquivo recebeu o fsync")
+    monkeypatch.setattr(checkpoints.os, "fsync", fsync)
+    monkeypatch.setattr(checkpoints.os, "replace", replace)
+    checkpoints.write_state({"w": torch.ones(3)}, tmp_path / "estado.pt")
+    (kind, temporary), *rest = events
+    assert kind == "fsync" and temporary.startswith(f"estado.pt.{os.getpid()}-") and temporary.endswith(".tmp")
+    assert rest == [("replace", "estado.pt"), ("fsync", tmp_path.name)]
+
+
+def test_concurrent_writers_of_one_file_never_collide(tmp_path):
+    """Antes, dois processos escreviam no mesmo `….pt.tmp` e o segundo a trocar de nome caía com
+    FileNotFoundError; agora cada gravação tem o seu temporário e a última troca vence, inteira."""
+    path, errors = tmp_path / "disputado.pt", []
+
+    def writer(value: float):
+        try:
+            for _ in range(15):
+                checkpoints.write_state({"w": torch.full((50_000,), value)}, path)
+        except Exception as error:  # noqa: BLE001 — o teste quer ver qualquer falha
+            errors.append(error)
+
+    threads = [threading.Thread(target=writer, args=(v,)) for v in (1.0, 2.0, 3.0)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    final = checkpoints.read_state(path)["w"]
+    assert final.unique().tolist() in ([1.0], [2.0], [3.0])
+    assert list(tmp_path.iterdir()) == [path]
+
+
+# ---------------------------------------------------------------- disco cheio de verdade
+
+MOUNTED: list[Path] = []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Monta um sistema de arquivos de verdade, pequeno (tmpfs), numa pasta do teste; desmonta no fim.
+    Sem root (ou sem `mount`), o teste é pulado com o motivo — o de RLIMIT_FSIZE cobre esse caso."""
+
+    def mount(size: str, options: str = "") -> Path:
+        if os.geteuid() != 0:
+            pytest.skip("montar um tmpfs pede root; o disco cheio é coberto pelo teste com RLIMIT_FSIZE")
+        folder = tmp_path / f"disco-{size}"
+        folder.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}{options}", "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode:
+            pytest.skip(f"não foi possível montar um tmpfs: {done.stderr.strip()}")
+        MOUNTED.append(folder)
+        return folder
+
+    yield mount
+    while MOUNTED:
+        subprocess.run(["umount", "-l", str(MOUNTED.pop())], check=False)
+
+
+def test_a_disk_too_small_for_the_checkpoints_is_refused_before_training(small_disk):
+    """O caso do relatado: pasta de checkpoints num sistema de arquivos de 2 MB, checkpoint de ≈ 8 MB."""
+    disk = small_disk("2m")
+    params = TINY | {"CHECKPOINT_DIR": str(disk), "HIDDEN_DIM": 400, "LATENT_DIM": 20}
+    with pytest.raises(CheckpointError) as error:
+        checkpoints.plan_run(params)
+    message = str(error.value)
+    assert "Não há espaço para gravar o checkpoint mlp400-z20-" in message and f"na pasta {disk}" in message
+    assert "são precisos 15,8 MB livres, e há 2,1 MB" in message and "CHECKPOINT_DIR" in message
+    assert list(disk.iterdir()) == []
+
+
+def test_a_read_only_disk_is_refused_in_portuguese(small_disk):
+    disk = small_disk("1m", ",ro")
+    with pytest.raises(CheckpointError, match=r"somente leitura \(EROFS\)"):
+        checkpoints.plan_run(TINY | {"CHECKPOINT_DIR": str(disk)})
+
+
+def fill(folder: Path, leave: int):
+    """Ocupa o disco de `folder` até sobrarem `leave` bytes."""
+    with open(folder / "enchimento", "wb") as file:
+        file.write(b"\0" * (resources.free_disk(folder) - leave))
+
+
+def test_a_disk_that_fills_during_training_stops_cleanly_and_keeps_the_last_checkpoint(small_disk, capsys):
+    disk = small_disk("8m")
+    path = disk / "vae.pt"
+    params = TINY | {"CHECKPOINT_PATH": str(path), "HIDDEN_DIM": 100, "NUM_EPOCHS": 3}
+    run_tiny(disk, NUM_EPOCHS=1, CHECKPOINT_PATH=str(path), HIDDEN_DIM=100)  # o último checkpoint bom: época 1
+    good = path.read_bytes()
+    plan = checkpoints.plan_run(params)  # há espaço quando o plano é feito...
+    fill(disk, leave=len(good) // 2)  # ...e o disco enche depois, antes de a época 2 ser gravada
+    seed_everything(params["SEED"], num_threads=1)
+    model, optimizer = training.build(params)
+    history = training.train(plan, model, optimizer, tiny_data(), tiny_data()[:8], progress=False)
+    message = capsys.readouterr().out
+    assert "Treino interrompido ao gravar o checkpoint da época 2" in message
+    assert (
+        f"Não foi possível gravar vae.pt na pasta {disk}: disco cheio: não há espaço no dispositivo (ENOSPC)" in message
+    )
+    assert "O arquivo precisa de ≈ 1,9 MB" in message and f"checkpoint da época 1 está guardado em {path}" in message
+    assert "NÃO chegou às 3 épocas" in message and "enforce fail" not in message
+    assert len(history["train_loss"]) == 2  # o histórico até ali fica para as figuras
+    assert path.read_bytes() == good and checkpoints.load_checkpoint(path)["epoch"] == 1
+    assert sorted(p.name for p in disk.iterdir()) == [".vae.pt.lock", "enchimento", "vae.pt"]
+    (disk / "enchimento").unlink()  # com espaço de novo, os mesmos parâmetros continuam da época 1
+    resumed, _, again = run_tiny(disk, NUM_EPOCHS=3, CHECKPOINT_PATH=str(path), HIDDEN_DIM=100)
+    assert again.action == "continuar" and again.state["epoch"] == 1 and len(resumed["train_loss"]) == 3
+
+
+TRAIN_IN_CHILD = """
+import json, sys
+import torch
+from vae_tools import checkpoints, training
+from vae_tools.parameters import seed_everything
+
+params = json.loads(sys.argv[1])
+exec(sys.argv[2])  # o que o teste quer antes do treino (um limite de tamanho de arquivo, por exemplo)
+x = torch.rand(params["TRAIN_SIZE"], 784, generator=torch.Generator().manual_seed(0))
+plan = checkpoints.plan_run(params)
+seed_everything(params["SEED"], num_threads=1)
+model, optimizer = training.build(params)
+history = training.train(plan, model, optimizer, x, x[:8], progress=False)
+print("ÉPOCAS", len(history["train_loss"]))
+"""
+FILE_SIZE_LIMIT = """
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # sem isto o sistema mata o processo; com isto, write dá EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))
+"""
+
+
+def child(params: dict, before: str = "") -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", TRAIN_IN_CHILD, json.dumps(params), before], stdout=subprocess.PIPE, text=True
+    )
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="sem RLIMIT_FSIZE/SIGXFSZ neste sistema")
+def test_a_file_size_limit_hit_while_writing_stops_cleanly(tmp_path):
+    """Sem root também dá para encher o disco de verdade: um limite de tamanho de arquivo no processo
+    filho (RLIMIT_FSIZE) faz o `write` do checkpoint falhar com EFBIG no meio da gravação."""
+    path = tmp_path / "vae.pt"
+    run_tiny(tmp_path, NUM_EPOCHS=1, CHECKPOINT_PATH=str(path), HIDDEN_DIM=100)
+    good = path.read_bytes()
+    params = TINY | {"CHECKPOINT_PATH": str(path), "HIDDEN_DIM": 100, "NUM_EPOCHS": 3}
+    process = child(params, FILE_SIZE_LIMIT.format(limit=len(good) // 2))
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0 and "ÉPOCAS 2" in output, output
+    assert "Treino interrompido ao gravar o checkpoint da época 2" in output
+    assert "arquivo grande demais para o limite do sistema de arquivos ou do processo (EFBIG)" in output
+    assert f"checkpoint da época 1 está guardado em {path}" in output and "enforce fail" not in output
+    assert path.read_bytes() == good and checkpoints.load_checkpoint(path)["epoch"] == 1
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+# ---------------------------------------------------------------- duas execuções da mesma configuração
+
+
+def test_a_second_process_training_the_same_configuration_is_refused_with_its_pid(tmp_path):
+    folder = tmp_path / "ck"
+    long_run = TINY | {"CHECKPOINT_DIR": str(folder), "NUM_EPOCHS": 1_000_000}
+    _, _, short = run_tiny(folder, NUM_EPOCHS=1)  # um checkpoint pronto desta configuração
+    planned_early = checkpoints.plan_run(long_run)  # planejado antes de o outro processo começar
+    other = child(long_run)
+    try:
+        (running,) = wait_for(lambda: list(folder.glob("*-e1000000.pt")), other)  # o outro treina e segura a trava
+        with pytest.raises(CheckpointError) as at_plan:  # a primeira célula já recusa...
+            checkpoints.plan_run(long_run)
+        model, optimizer = training.build(long_run)
+        with pytest.raises(CheckpointError) as at_train:  # ...e o treino de um plano feito antes também
+            training.train(planned_early, model, optimizer, tiny_data(), tiny_data()[:8], progress=False)
+        for error in (at_plan, at_train):
+            message = str(error.value)
+            assert f"Outro processo (pid {other.pid}) está treinando esta mesma configuração agora" in message
+            assert f"kill {other.pid}" in message and "CHECKPOINT_DIR" in message
+        reused, _, reader = run_tiny(folder, NUM_EPOCHS=1)  # quem só lê um checkpoint pronto não espera
+        assert reader.action == "reutilizar" and len(reused["train_loss"]) == 1
+    finally:
+        other.send_signal(signal.SIGKILL)  # kill -9: a trava morre com o processo, o arquivo dela fica
+        other.wait()
+    lock = folder / f".{checkpoints.config_stem(short.config)}.lock"
+    assert lock.read_text().strip() == str(other.pid)
+    orphan = running.with_name(f"{running.name}.{other.pid}-0123abcd.tmp")  # o que um kill -9 no meio da
+    orphan.write_bytes(b"meio checkpoint")  # gravação deixa (às vezes o próprio kill acima deixa um)
+    assert checkpoints.load_checkpoint(running)["epoch"] >= 1  # o último checkpoint dele está inteiro
+    history, _, plan = run_tiny(folder, NUM_EPOCHS=3)  # a trava velha não bloqueia a próxima execução
+    assert plan.action == "continuar" and len(history["train_loss"]) == 3
+    assert lock.read_text().strip() == str(os.getpid()) and not list(folder.glob("*.tmp"))
+
+
+def wait_for(found, process: subprocess.Popen, seconds: float = 120):
+    deadline = time.monotonic() + seconds
+    while not (result := found()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert result, f"o outro processo não começou a treinar (código {process.poll()})"
+    return result

@@ -145,3 +145,17 @@ def test_absurd_learning_rate_stops_with_epoch_batch_and_cause(tmp_path, monkeyp
     message = str(error.value)
     assert "NaN/infinito na época 2, lote" in message and "taxa de aprendizado" in message
     assert path.read_bytes() == good  # o último checkpoint bom ficou
+
+
+def test_a_plan_made_before_another_run_finished_reuses_what_it_wrote(tmp_path, monkeypatch, capsys):
+    """Entre a primeira célula e o treino, outra execução terminou esta configuração: com a trava na mão,
+    o treino decide o plano de novo e reutiliza o checkpoint dela em vez de treinar por cima."""
+    params = TINY | {"CHECKPOINT_DIR": str(tmp_path)}
+    stale = checkpoints.plan_run(params)
+    finished, _, _ = run_tiny(tmp_path)  # a outra execução, do começo ao fim
+    assert stale.action == "treinar"
+    monkeypatch.setattr(vc, "train_epoch", lambda *a, **k: pytest.fail("treinou por cima"))
+    model, optimizer = training.build(params)
+    history = training.train(stale, model, optimizer, tiny_data(), tiny_data()[:8], progress=False)
+    assert stale.action == "reutilizar" and losses(history) == losses(finished)
+    assert "Outro processo gravou esta configuração" in capsys.readouterr().out

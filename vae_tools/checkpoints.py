@@ -1,25 +1,37 @@
-"""Checkpoints: um arquivo por configuração de treino, gravado de forma atômica e lido sem executar código.
+"""Checkpoints: um arquivo por configuração de treino, gravado de forma atômica e durável, lido sem
+executar código, e treinado por um processo de cada vez.
 
 Um checkpoint guarda modelo, otimizador, histórico, configuração e estados aleatórios só como
 tensores e tipos simples, e é lido com `torch.load(weights_only=True)`: um arquivo que traga
 qualquer outro objeto é recusado antes de ser desempacotado. O nome do arquivo diz a configuração
 que produziu os pesos (`mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000-e20.pt`), então
-execuções com parâmetros diferentes nunca se sobrescrevem.
+execuções com parâmetros diferentes nunca se sobrescrevem. Enquanto uma configuração treina, uma trava
+(`RunLock`) impede que outro processo treine a mesma; quem só lê um checkpoint pronto nunca espera.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psutil
 import torch
 
 import vae_core as vc
+from vae_tools import resources
 from vae_tools.parameters import MNIST_TRAIN_SIZE, REPO_ROOT
+from vae_tools.resources import format_bytes, os_reason
+
+try:
+    import fcntl
+except ImportError:  # Windows: sem trava entre processos (documentado no README)
+    fcntl = None
 
 FORMAT, VERSION = "vae-mnist-checkpoint", 3  # 3: pesos iniciais sorteados com a semente da configuração
 CHECKPOINT_DIR_ENV = "VAE_MNIST_CHECKPOINT_DIR"
@@ -28,11 +40,18 @@ IDENTITY_KEYS = (
     "ARCH", "HIDDEN_DIM", "LATENT_DIM", "BETA", "LEARNING_RATE", "BATCH_SIZE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
     "BINARIZE",
 )  # fmt: skip
+TEMPORARY = re.compile(r"\.(\d+)-[0-9a-f]{8}\.tmp$")  # <nome>.<pid>-<sufixo>.tmp, de `_open_temporary`
 STATE_KEYS = {"format", "version", "epoch", "num_epochs", "config", "model", "optimizer", "history", "rng"}
 
 
 class CheckpointError(RuntimeError):
-    """Checkpoint ausente, ilegível, estranho ao projeto, incompatível ou impossível de gravar."""
+    """Checkpoint ausente, ilegível, estranho ao projeto, incompatível, impossível de gravar ou em treino
+    por outro processo."""
+
+
+class CheckpointWriteError(CheckpointError):
+    """A gravação falhou no meio (disco cheio, cota, erro de E/S...): o temporário foi apagado e o
+    arquivo anterior ficou intacto."""
 
 
 # ---------------------------------------------------------------- identidade de uma execução
@@ -49,14 +68,19 @@ def run_config(params: dict) -> dict:
     return config
 
 
-def run_name(config: dict, num_epochs: int | str) -> str:
-    """Nome legível e único de uma execução, por exemplo `mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000-e20`."""
-    model = f"mlp{config['HIDDEN_DIM']}" if config["ARCH"] == "mlp" else f"conv{vc.CONV_CHANNELS}"
+def config_stem(config: dict) -> str:
+    """O nome de uma configuração sem as épocas, por exemplo `mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000`."""
+    model = f"conv{vc.CONV_CHANNELS}" if config["ARCH"] == "conv" else f"{config['ARCH']}{config['HIDDEN_DIM']}"
     parts = [
         model, f"z{config['LATENT_DIM']}", f"beta{config['BETA']:g}", f"lr{config['LEARNING_RATE']:g}",
         f"b{config['BATCH_SIZE']}", f"seed{config['SEED']}", f"val{config['VAL_SIZE']}", f"n{config['TRAIN_SIZE']}",
     ]  # fmt: skip
-    return "-".join([*parts, *(["bin"] if config["BINARIZE"] else []), f"e{num_epochs}"])
+    return "-".join([*parts, *(["bin"] if config["BINARIZE"] else [])])
+
+
+def run_name(config: dict, num_epochs: int | str) -> str:
+    """Nome legível e único de uma execução, por exemplo `mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000-e20`."""
+    return f"{config_stem(config)}-e{num_epochs}"
 
 
 def resolve_checkpoint_dir(folder: str | os.PathLike | None = None) -> Path:
@@ -73,8 +97,8 @@ def save_checkpoint(
 ):
     """Salva modelo, otimizador, época, histórico, configuração e estados dos geradores aleatórios.
 
-    Escreve num arquivo temporário e o troca de lugar com `os.replace` (atômico): uma
-    interrupção a qualquer momento deixa intacto o checkpoint anterior.
+    Grava com `write_state` (atômica e durável): uma interrupção a qualquer momento, ou um disco
+    cheio, deixa intacto o checkpoint anterior.
     """
     numpy_state = np.random.get_state()
     state = {
@@ -98,11 +122,88 @@ def save_checkpoint(
 
 
 def write_state(state: dict, path: Path):
-    """Grava `state` (só tensores e tipos simples) em `path` de forma atômica: num arquivo temporário
-    trocado de lugar com `os.replace`. Serve a todo arquivo de pesos do projeto."""
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(state, temporary)
-    os.replace(temporary, path)
+    """Grava `state` (só tensores e tipos simples) em `path` de forma atômica e durável; é o único
+    gravador de arquivos de pesos do projeto.
+
+    1. Escreve num temporário exclusivo na mesma pasta (`<nome>.<pid>-<sufixo aleatório>.tmp`): dois
+       processos nunca escrevem no mesmo arquivo.
+    2. `os.fsync` do temporário (os bytes estão no disco), `os.replace` (a troca é atômica) e `os.fsync`
+       da pasta (a troca sobrevive a uma queda de energia).
+    Se algo falha — disco cheio, cota, limite de tamanho, erro de E/S, Ctrl+C —, o temporário é apagado e
+    o arquivo anterior fica intacto; um erro do sistema vira `CheckpointWriteError` em português, com a
+    pasta, o motivo e o espaço necessário."""
+    path, temporary = Path(path), None
+    try:
+        descriptor, temporary = _open_temporary(path)
+        with open(descriptor, "wb") as file:
+            torch.save(state, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+        _sync_folder(path.parent)
+    except BaseException as error:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        cause = _os_error_in(error) if isinstance(error, Exception) else None  # Ctrl+C passa como veio
+        if cause is None:
+            raise
+        raise _write_error(cause, state, path) from error
+
+
+def _open_temporary(path: Path) -> tuple[int, Path]:
+    """Um arquivo novo e exclusivo ao lado de `path`, com o pid e um sufixo aleatório no nome."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.open(temporary, flags, 0o666), temporary
+
+
+def _sync_folder(folder: Path):
+    """`fsync` da pasta, para que a troca de nomes fique no disco (POSIX; o Windows não abre pastas)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _os_error_in(error: BaseException | None) -> OSError | None:
+    """O erro do sistema por trás de `error`: o PyTorch embrulha um ENOSPC num RuntimeError
+    ("unexpected pos"), com o OSError como contexto."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _state_bytes(value) -> int:
+    """Bytes dos tensores de um estado (o que o arquivo vai ocupar, quase tudo)."""
+    if isinstance(value, torch.Tensor):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(map(_state_bytes, value.values()))
+    if isinstance(value, list | tuple):
+        return sum(map(_state_bytes, value))
+    return 8
+
+
+def _free_text(folder: Path) -> str:
+    try:
+        return format_bytes(resources.free_disk(folder))
+    except OSError:
+        return "desconhecido"
+
+
+def _write_error(cause: OSError, state: dict, path: Path) -> CheckpointWriteError:
+    return CheckpointWriteError(
+        f"Não foi possível gravar {path.name} na pasta {path.parent}: {os_reason(cause)}. O arquivo precisa "
+        f"de ≈ {format_bytes(_state_bytes(state))}; livres na pasta agora: {_free_text(path.parent)}. "
+        f"O arquivo temporário foi apagado, e o {path.name} anterior, se havia, ficou intacto."
+    )
 
 
 def read_state(path: Path) -> dict:
@@ -162,18 +263,106 @@ def restore_checkpoint(state: dict, model, optimizer, generator: torch.Generator
     return {key: list(values) for key, values in state["history"].items()}
 
 
-def ensure_writable(path: Path):
-    """Confere, antes de treinar, que o checkpoint pode ser gravado em `path`."""
+def ensure_writable(path: Path, needed: int = 0):
+    """Confere, antes de treinar, que `path` pode ser gravado: a pasta existe (ou é criada), aceita um
+    arquivo novo e tem `needed` bytes livres. Um motivo do sistema vem em português."""
+    folder = path.parent
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.with_name(path.name + ".tmp")
-        probe.touch()
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, probe = _open_temporary(path)
+        os.close(descriptor)
         probe.unlink()
     except OSError as error:
         raise CheckpointError(
-            f"Não é possível gravar o checkpoint {path} ({error.strerror or error}). Escolha uma pasta "
+            f"Não é possível gravar o checkpoint {path}: {_folder_reason(folder, error)}. Escolha uma pasta "
             f"gravável com CHECKPOINT_DIR (ou um arquivo com CHECKPOINT_PATH)."
         ) from None
+    free = resources.free_disk(folder)
+    if free < needed:
+        raise CheckpointError(
+            f"Não há espaço para gravar o checkpoint {path.name} na pasta {folder}: são precisos "
+            f"{format_bytes(needed)} livres, e há {format_bytes(free)}. Libere espaço ou escolha outra pasta "
+            f"com CHECKPOINT_DIR."
+        )
+
+
+def _folder_reason(folder: Path, error: OSError) -> str:
+    """O motivo de uma pasta não poder ser criada; se no caminho há um arquivo, ele é nomeado."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        return f"{existing} é um arquivo, não uma pasta ({errno.errorcode.get(error.errno, error.errno)})"
+    return os_reason(error)
+
+
+def room_needed(plan: RunPlan) -> int:
+    """Bytes livres que o treino de `plan` precisa: o temporário ao lado do checkpoint final (dois
+    checkpoints desta configuração), menos o arquivo que já está em `plan.path` e será substituído."""
+    size = resources.checkpoint_bytes(plan.config, plan.num_epochs)
+    return 2 * size - (plan.path.stat().st_size if plan.path.exists() else 0)
+
+
+# ---------------------------------------------------------------- um treino por configuração de cada vez
+
+
+class RunLock:
+    """A trava de uma configuração enquanto ela treina: `fcntl.flock` exclusivo num arquivo oculto ao lado
+    do checkpoint (`.mlp400-z20-…-n55000.lock`), onde fica o pid de quem treina.
+
+    Um segundo processo que queira treinar a mesma configuração é recusado na hora, com o pid de quem
+    treina e o que fazer. O sistema solta a trava quando o processo termina de qualquer jeito, até num
+    `kill -9`: o arquivo que fica não trava nada. Quem só lê checkpoints prontos nunca a pede.
+    Sem `fcntl` (Windows) não há trava."""
+
+    def __init__(self, plan: RunPlan):
+        self.plan, self.file = plan, None
+
+    def __enter__(self) -> RunLock:
+        if fcntl is None or self.plan.lock is None:
+            return self
+        try:
+            self.file = open(self.plan.lock, "a+", encoding="utf-8")
+        except OSError as error:
+            raise CheckpointError(f"Não é possível criar a trava {self.plan.lock}: {os_reason(error)}.") from None
+        try:
+            fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.file.seek(0)
+            holder = self.file.read().strip() or "desconhecido"
+            self.__exit__()
+            raise CheckpointError(self._busy(holder)) from None
+        self.file.truncate(0)
+        self.file.write(f"{os.getpid()}\n")
+        self.file.flush()
+        _remove_orphans(self.plan.path.parent)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.file is not None:
+            self.file.close()  # fechar solta a trava
+            self.file = None
+
+    def check(self):
+        """Só confere, sem ficar com a trava: se outro processo treina esta configuração, para aqui."""
+        with self:
+            pass
+
+    def _busy(self, holder: str) -> str:
+        plan = self.plan
+        return (
+            f"Outro processo (pid {holder}) está treinando esta mesma configuração agora: {plan.path.name} em "
+            f"{plan.path.parent}. Dois treinos dela gravariam o mesmo checkpoint, então este para antes de "
+            f"treinar. Espere o outro terminar e rode de novo (o checkpoint dele será reutilizado ou "
+            f"continuado), interrompa-o (kill {holder}) ou escolha outra pasta com CHECKPOINT_DIR. A trava "
+            f"({plan.lock.name}) se solta sozinha quando aquele processo termina, até num kill -9."
+        )
+
+
+def _remove_orphans(folder: Path):
+    """Apaga os temporários deixados na pasta por processos que já morreram (um `kill -9` no meio de
+    uma gravação): o pid está no nome, e o de um processo morto nunca vai terminar a sua gravação."""
+    for temporary in folder.glob("*.tmp"):
+        if (found := TEMPORARY.search(temporary.name)) and not psutil.pid_exists(int(found[1])):
+            temporary.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- o que fazer antes de treinar
@@ -193,6 +382,8 @@ class RunPlan:
     action: str = "treinar"
     state: dict | None = None
     source: Path | None = None
+    lock: Path | None = None  # a trava da configuração (`RunLock`)
+    params: dict | None = field(default=None, repr=False)  # os parâmetros que `plan_run` recebeu
 
     def describe(self) -> str:
         """O plano numa frase, com o nome do arquivo (a pasta é a de `CHECKPOINT_DIR`)."""
@@ -219,6 +410,13 @@ def _check_config(state: dict, config: dict, path: Path):
         for key, value in config.items()
         if state["config"].get(key) != value
     ]
+    saved, asked = state["config"].get("ARCH"), config["ARCH"]
+    if "cvae" in (saved, asked) and saved != asked:
+        kind = {"cvae": "condicional (cvae), que recebe o rótulo de cada imagem"}
+        differences.append(
+            f"o checkpoint é de um VAE {kind.get(saved, f'incondicional ({saved})')} e esta execução pede um "
+            f"{kind.get(asked, f'incondicional ({asked})')}: os pesos de um não servem ao outro"
+        )
     if differences:
         raise CheckpointError(
             f"O checkpoint {path} não combina com os parâmetros desta execução:\n  "
@@ -228,22 +426,24 @@ def _check_config(state: dict, config: dict, path: Path):
         )
 
 
-def _candidates(params: dict, config: dict, num_epochs: int) -> tuple[Path, list[Path]]:
-    """O arquivo desta execução e os checkpoints que ela pode aproveitar: ele mesmo e, sem
+def _candidates(params: dict, config: dict, num_epochs: int) -> tuple[Path, Path, list[Path]]:
+    """O arquivo desta execução, a sua trava e os checkpoints que ela pode aproveitar: ele mesmo e, sem
     CHECKPOINT_PATH, os da mesma configuração treinados por menos épocas."""
     if params["CHECKPOINT_PATH"] is not None:
         path = Path(params["CHECKPOINT_PATH"]).expanduser().resolve()
-        return path, [path] if path.exists() else []
+        return path, path.with_name(f".{path.name}.lock"), [path] if path.exists() else []
     folder = resolve_checkpoint_dir(params["CHECKPOINT_DIR"])
     path = folder / f"{run_name(config, num_epochs)}.pt"
     pattern = re.compile(re.escape(run_name(config, "")) + r"(\d+)\.pt")
     shorter = [p for p in folder.glob("*.pt") if (m := pattern.fullmatch(p.name)) and int(m[1]) < num_epochs]
-    return path, [p for p in [path, *shorter] if p.exists()]
+    return path, folder / f".{config_stem(config)}.lock", [p for p in [path, *shorter] if p.exists()]
 
 
 def plan_run(params: dict) -> RunPlan:
-    """Decide, antes de qualquer trabalho demorado, onde o treino grava e de onde parte.
+    """Decide, antes de qualquer trabalho demorado, onde o treino grava e de onde parte — e se ele cabe.
 
+    - Antes de tudo, a memória: uma configuração que não cabe é recusada com `ResourceError`, sem nada
+      alocado (`resources.check_memory`).
     - Um checkpoint desta configuração com todas as épocas é reutilizado (nada é treinado de novo).
     - Um checkpoint com menos épocas — um treino interrompido, ou um treino completo mais curto
       da mesma configuração — é continuado (com `CHECKPOINT_PATH=None`, num arquivo novo, e o
@@ -251,10 +451,29 @@ def plan_run(params: dict) -> RunPlan:
     - `RESUME=True` exige um checkpoint para continuar; `SKIP_TRAINING=True`, um completo.
     - Nada que tenha mais treino é descartado: um checkpoint com mais épocas que `NUM_EPOCHS` no
       `CHECKPOINT_PATH` pedido é recusado, com o que fazer.
+    - Se há o que treinar: a pasta precisa aceitar o arquivo e ter espaço para dois checkpoints (o
+      temporário e o final), e nenhum outro processo pode estar treinando esta configuração (`RunLock`).
     """
+    resources.check_memory(params)
+    plan = decide(params)
+    if plan.action != "reutilizar":
+        ensure_writable(plan.path, room_needed(plan))
+        RunLock(plan).check()
+    return plan
+
+
+def refresh(plan: RunPlan):
+    """Decide de novo o plano, no lugar, com o que está no disco agora: outro processo pode ter gravado
+    esta configuração entre a primeira célula e o treino. O treino chama isto segurando a trava."""
+    if plan.params is not None:
+        vars(plan).update(vars(decide(plan.params)))
+
+
+def decide(params: dict) -> RunPlan:
+    """O plano a partir dos checkpoints que há (sem conferir memória, espaço nem trava): veja `plan_run`."""
     config, num_epochs = run_config(params), params["NUM_EPOCHS"]
-    path, candidates = _candidates(params, config, num_epochs)
-    plan = RunPlan(path, num_epochs, config)
+    path, lock, candidates = _candidates(params, config, num_epochs)
+    plan = RunPlan(path, num_epochs, config, lock=lock, params=dict(params))
     for candidate in candidates:
         state = load_checkpoint(candidate)
         _check_config(state, config, candidate)
@@ -279,6 +498,4 @@ def plan_run(params: dict) -> RunPlan:
             f"RESUME=True, mas não há checkpoint desta configuração para continuar em {path}. "
             f"Rode com RESUME=False para treinar do zero, ou indique o arquivo em CHECKPOINT_PATH."
         )
-    if plan.action != "reutilizar":
-        ensure_writable(path)
     return plan

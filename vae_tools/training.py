@@ -1,5 +1,6 @@
 """Um treino de verdade: `vae_core.fit` com checkpoint a cada época, reconstruções de acompanhamento
-e barra de progresso pendurados como callbacks, retomada, Ctrl+C seguro e mensagens de NaN."""
+e barra de progresso pendurados como callbacks, retomada, uma trava por configuração, Ctrl+C seguro,
+disco cheio e mensagens de NaN."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from tqdm.auto import tqdm
 from tqdm.notebook import tqdm as notebook_tqdm
 
 import vae_core as vc
+from vae_tools import checkpoints
 from vae_tools.checkpoints import RunPlan, restore_checkpoint, save_checkpoint, shown
 
 
@@ -25,9 +27,15 @@ class Checkpointer:
         self.saved = epoch
 
     def kept(self) -> str:
-        if self.saved == 0:
-            return "Nenhum checkpoint foi salvo nesta execução."
-        return f"O checkpoint da época {self.saved} está guardado em {shown(self.plan.path)}."
+        """Qual é o último checkpoint bom, e onde."""
+        if self.saved:
+            return f"O checkpoint da época {self.saved} está guardado em {shown(self.plan.path)}."
+        if self.plan.state is not None:
+            return (
+                f"Nenhum checkpoint foi salvo nesta execução; o de partida, da época {self.plan.state['epoch']}, "
+                f"continua em {shown(self.plan.source)}."
+            )
+        return "Nenhum checkpoint foi salvo nesta execução."
 
 
 def snapshotter(model, snapshot_x: torch.Tensor, every: int, num_epochs: int):
@@ -76,37 +84,65 @@ def train(
     progress: bool = True,
     snapshot_x: torch.Tensor | None = None,
     snapshot_every: int = 1,
+    labels: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> dict[str, list]:
     """Executa o `plan` de `checkpoints.plan_run`: treina do zero, continua ou só carrega o
-    checkpoint, e devolve o histórico (com `snapshot_epochs` e `snapshots`).
+    checkpoint, e devolve o histórico (com `snapshot_epochs` e `snapshots`). `labels`: os rótulos do
+    treino e da validação, para o VAE condicional.
 
-    - Ctrl+C / "interromper o kernel": o treino para, diz qual checkpoint ficou e como continuar,
-      e o histórico até ali é devolvido (as figuras seguintes ainda funcionam).
+    - Outro processo treinando a mesma configuração: `CheckpointError` na hora, com o pid dele
+      (`checkpoints.RunLock`); só carregar um checkpoint pronto nunca espera. Com a trava, o plano é
+      decidido de novo (`checkpoints.refresh`), para aproveitar o que outro processo tenha gravado.
+    - Ctrl+C / "interromper o kernel", ou um checkpoint que não pôde ser gravado (disco cheio, cota,
+      erro de E/S): o treino para, diz qual checkpoint ficou e como continuar, e o histórico até ali é
+      devolvido (as figuras seguintes ainda funcionam, com um modelo que não completou as épocas).
     - Perda NaN/Inf: para com `TrainingDiverged`, nomeando época e lote; o último checkpoint fica.
     """
-    config = plan.config
-    generator = torch.Generator().manual_seed(config["SEED"])
-    history = vc.new_history() | {"snapshot_epochs": [], "snapshots": []}
-    if plan.state is not None:
-        history = restore_checkpoint(plan.state, model, optimizer, generator)
-    else:  # do zero: o ruído da reparametrização também parte da semente da configuração
-        torch.manual_seed(config["SEED"])
     if plan.action == "reutilizar":
-        return history
+        return _start(plan, model, optimizer)[0]
+    with checkpoints.RunLock(plan):
+        _refresh(plan)
+        history, generator = _start(plan, model, optimizer)
+        if plan.action == "reutilizar":
+            return history
+        snapshots = None if snapshot_x is None else snapshotter(model, snapshot_x, snapshot_every, plan.num_epochs)
+        return _fit(plan, model, optimizer, generator, history, (train_x, val_x, labels), progress, snapshots)
+
+
+def _refresh(plan: RunPlan):
+    before = plan.describe()
+    checkpoints.refresh(plan)
+    if plan.describe() != before:
+        print(f"Outro processo gravou esta configuração depois do plano da primeira célula. {plan.describe()}")
+
+
+def _start(plan: RunPlan, model, optimizer) -> tuple[dict, torch.Generator]:
+    """O histórico e o gerador dos lotes de onde o treino parte: os do checkpoint, ou novos (do zero,
+    o ruído da reparametrização também parte da semente da configuração)."""
+    generator = torch.Generator().manual_seed(plan.config["SEED"])
+    if plan.state is not None:
+        return restore_checkpoint(plan.state, model, optimizer, generator), generator
+    torch.manual_seed(plan.config["SEED"])
+    return vc.new_history() | {"snapshot_epochs": [], "snapshots": []}, generator
+
+
+def _fit(plan: RunPlan, model, optimizer, generator, history: dict, data: tuple, progress: bool, snapshots) -> dict:
+    """O laço de épocas com os callbacks (reconstruções, checkpoint, barra) e as paradas seguras."""
+    (train_x, val_x, labels), config = data, plan.config
     checkpointer = Checkpointer(plan, model, optimizer, generator)
     bar = Progress(plan.num_epochs, len(history["train_loss"]), progress)
 
     def advance(epoch: int, history: dict):
         bar.advance(f"treino={history['train_loss'][-1]:.2f}, val={history['val_loss'][-1]:.2f}")
 
-    callbacks = [checkpointer, advance]
-    if snapshot_x is not None:
-        callbacks.insert(0, snapshotter(model, snapshot_x, snapshot_every, plan.num_epochs))
+    callbacks = [*([snapshots] if snapshots else []), checkpointer, advance]
     try:
         vc.fit(model, optimizer, train_x, val_x, plan.num_epochs, config["BATCH_SIZE"], generator, history,
-               callbacks, config["BINARIZE"], config["BETA"])  # fmt: skip
+               callbacks, config["BINARIZE"], config["BETA"], *(labels or ()))  # fmt: skip
     except KeyboardInterrupt:
         print(interrupted_message(len(history["train_loss"]) + 1, checkpointer))
+    except checkpoints.CheckpointWriteError as error:
+        print(write_failed_message(error, checkpointer, len(history["train_loss"])))
     except vc.TrainingDiverged as error:
         raise vc.TrainingDiverged(diverged_message(error, checkpointer), error.batch, error.epoch) from None
     finally:
@@ -122,8 +158,19 @@ def diverged_message(error: vc.TrainingDiverged, checkpointer: Checkpointer) -> 
 
 
 def interrupted_message(epoch: int, checkpointer: Checkpointer) -> str:
-    how = " Para continuar dele, rode de novo com os mesmos parâmetros." if checkpointer.saved else ""
+    kept = checkpointer.saved or checkpointer.plan.state is not None
+    how = " Para continuar dele, rode de novo com os mesmos parâmetros." if kept else ""
     return f"Treino interrompido pelo usuário durante a época {epoch}. " + checkpointer.kept() + how
+
+
+def write_failed_message(error: checkpoints.CheckpointWriteError, checkpointer: Checkpointer, epochs: int) -> str:
+    return (
+        f"Treino interrompido ao gravar o checkpoint da época {epochs}. {error} {checkpointer.kept()} "
+        f"O histórico das {epochs} épocas treinadas fica disponível para as figuras, mas o treino NÃO chegou "
+        f"às {checkpointer.plan.num_epochs} épocas pedidas: o que vem a seguir mostra um modelo incompleto. "
+        f"Libere espaço (ou escolha outra pasta com CHECKPOINT_DIR) e rode de novo com os mesmos parâmetros "
+        f"para continuar do último checkpoint."
+    )
 
 
 def build(params: dict, device: torch.device | str = "cpu") -> tuple[vc.VAE, torch.optim.Optimizer]:
