@@ -267,6 +267,10 @@ for e in range(epochs_done):
     va = [br_number(history[f"val_{m}"][e], 2) for m in vc.METRICS]
     print(f"{e + 1:5d} | {tr[0]:>8} {tr[1]:>7} {tr[2]:>6} | {va[0]:>9} {va[1]:>7} {va[2]:>6}")
 print(f"Tempo desta célula: {br_number(train_seconds, 1)} s para {epochs_done} épocas")
+if epochs_done < plan.num_epochs:  # Ctrl+C ou disco cheio: o histórico até ali segue para as figuras
+    print(
+        f"Atenção: treino incompleto, {epochs_done} de {plan.num_epochs} épocas; o resto do relatório usa este modelo."
+    )
 
 # %% [markdown]
 # ### Por que reparametrizar: os dois estimadores do mesmo gradiente
@@ -560,7 +564,7 @@ ax.set_title("Imagens reais e geradas; as duas últimas linhas: z do prior onde 
 ax = fig.add_subplot(cells[1])
 ax.bar(np.arange(1, 11), 100 * confident_by_decile, color="tab:blue")
 ax.set(xticks=range(1, 11), xlabel="décimo da densidade da mistura no z (1: o mais vazio)")
-ax.set(ylabel="% lidas com confiança ≥ 0,9", title="Amostras do prior: legibilidade × densidade")
+ax.set(ylabel="% lidas com confiança ≥ 0,9", ylim=(0, 100), title="Amostras do prior: legibilidade × densidade")
 plt.tight_layout()
 show_figure(fig, "08_qualidade_amostras", FIGURES_DIR)
 

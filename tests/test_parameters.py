@@ -24,7 +24,16 @@ def defaults() -> dict:
 
 def test_defaults_are_valid_and_unchanged(defaults):
     assert set(defaults) == set(vp.PARAMETER_NAMES)
-    assert vp.validate_params(defaults) == defaults
+    # EPOCHS_2D=None quer dizer "as mesmas épocas do modelo principal"
+    assert vp.validate_params(defaults) == defaults | {"EPOCHS_2D": defaults["NUM_EPOCHS"]}
+
+
+def test_the_conditional_vae_belongs_to_the_lab_and_quality_samples_come_from_the_training_images(defaults):
+    with pytest.raises(vp.ParameterError, match='Parâmetro ARCH inválido: recebido .cvae.*laboratório'):
+        vp.validate_params(defaults | {"ARCH": "cvae"})
+    with pytest.raises(vp.ParameterError, match="QUALITY_SAMPLES inválido.*entre 100 e 2.000"):
+        vp.validate_params(defaults | {"TRAIN_SIZE": 2000, "QUALITY_SAMPLES": 5000})
+    assert vp.validate_params(defaults | {"EPOCHS_2D": 3})["EPOCHS_2D"] == 3
 
 
 @pytest.mark.parametrize(
@@ -82,11 +91,11 @@ def test_bad_parameter_names_culprit_value_and_allowed(defaults, name, value):
 def test_strings_from_papermill_are_converted(defaults):
     params = vp.validate_params(
         {**defaults, "NUM_EPOCHS": "5", "LEARNING_RATE": "1e-3", "PROGRESS": "não", "RESUME": "False",
-         "TRAIN_SIZE": " 1000 ", "TSNE_SAMPLES": 500.0}
+         "TRAIN_SIZE": " 1000 ", "TSNE_SAMPLES": 500.0, "QUALITY_SAMPLES": "800"}
     )  # fmt: skip
     assert params["NUM_EPOCHS"] == 5 and params["LEARNING_RATE"] == 1e-3
     assert params["PROGRESS"] is False and params["RESUME"] is False
-    assert params["TRAIN_SIZE"] == 1000 and params["TSNE_SAMPLES"] == 500
+    assert params["TRAIN_SIZE"] == 1000 and params["TSNE_SAMPLES"] == 500 and params["QUALITY_SAMPLES"] == 800
 
 
 def test_resume_and_skip_training_together_are_rejected(defaults):

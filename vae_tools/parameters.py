@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 MNIST_TRAIN_SIZE = 60_000
 MNIST_TEST_SIZE = 10_000
 TSNE_MIN_SAMPLES = 50  # o t-SNE precisa de mais pontos que a perplexidade (30)
+QUALITY_MIN_SAMPLES = 100  # as medidas de qualidade: covariâncias de 128 atributos e vizinhos (k = 3)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -148,7 +149,7 @@ PARAMETER_NAMES = (
     "VAL_SIZE", "TRAIN_SIZE", "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS",
     "EXPLORE_DIGIT", "EXPLORE_INDEX", "EXPLORE_MODE", "CHECKPOINT_DIR", "CHECKPOINT_PATH", "RESUME",
     "SKIP_TRAINING", "FIGURES_DIR", "SNAPSHOT_EVERY", "BINARIZE", "IWAE_SIZE", "IWAE_LARGE_K", "IWAE_LARGE_SIZE",
-    "EPOCHS_2D",
+    "EPOCHS_2D", "QUALITY_SAMPLES", "MIXTURE_COMPONENTS",
 )  # fmt: skip
 
 
@@ -185,6 +186,9 @@ def validate_params(params: dict) -> dict:
     certos. Um valor inválido levanta `ParameterError` com o nome, o valor e o que é permitido.
     """
     p = validate_training(dict(params))
+    if p["ARCH"] == "cvae":
+        lab_only = '"mlp" ou "conv" (o VAE condicional, "cvae", fica no laboratório: seção "Condicionar no rótulo")'
+        reject("ARCH", "cvae", lab_only)
     p["TSNE_SAMPLES"] = integer("TSNE_SAMPLES", p["TSNE_SAMPLES"], TSNE_MIN_SAMPLES, MNIST_TEST_SIZE)
     p["N_SLIDERS"] = integer("N_SLIDERS", p["N_SLIDERS"], 1, p["LATENT_DIM"])
     p["EXPLORE_DIGIT"] = integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
@@ -198,6 +202,11 @@ def validate_params(params: dict) -> dict:
     p["EPOCHS_2D"] = p["NUM_EPOCHS"] if p["EPOCHS_2D"] is None else integer("EPOCHS_2D", p["EPOCHS_2D"], 1)
     for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
         p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)
+    train_count = p["TRAIN_SIZE"] or MNIST_TRAIN_SIZE - p["VAL_SIZE"]  # as reais de fora vêm do treino
+    p["QUALITY_SAMPLES"] = integer(
+        "QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, min(MNIST_TEST_SIZE, train_count)
+    )
+    p["MIXTURE_COMPONENTS"] = integer("MIXTURE_COMPONENTS", p["MIXTURE_COMPONENTS"], 1, 100)
     optional_path("FIGURES_DIR", p["FIGURES_DIR"])
     return p
 
@@ -206,9 +215,10 @@ def validate_params(params: dict) -> dict:
 
 
 LAB_PARAMETER_NAMES = (
-    "LATENT_SIZES", "BETAS", "BETA_LATENT_DIM", "ARCHS", "ARCH_LATENT_DIM", "SEEDS", "NUM_EPOCHS", "BATCH_SIZE",
-    "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "IWAE_K", "IWAE_SIZE", "DATA_DIR",
-    "CHECKPOINT_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "FIGURES_DIR",
+    "LATENT_SIZES", "BETAS", "BETA_LATENT_DIM", "ARCHS", "ARCH_LATENT_DIM", "SEEDS", "CONDITIONAL_LATENT_SIZES",
+    "CONDITIONAL_DIGIT", "NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
+    "IWAE_K", "IWAE_SIZE", "QUALITY_SAMPLES", "DATA_DIR", "CHECKPOINT_DIR", "DEVICE", "NUM_THREADS", "PROGRESS",
+    "FIGURES_DIR",
 )  # fmt: skip
 
 
@@ -220,15 +230,20 @@ def validate_lab_params(params: dict) -> dict:
     p["LATENT_SIZES"] = parse_list("LATENT_SIZES", p["LATENT_SIZES"], lambda n, v: integer(n, v, 1), "inteiros ≥ 1")
     p["BETAS"] = parse_list("BETAS", p["BETAS"], positive_float, "números finitos > 0")
 
-    def architecture(name, value):
-        if value not in vc.ARCHITECTURES:
-            reject(name, value, " ou ".join(f'"{a}"' for a in vc.ARCHITECTURES))
+    def architecture(name, value):  # o condicional ("cvae") tem a sua seção, CONDITIONAL_LATENT_SIZES
+        if value not in ("mlp", "conv"):
+            reject(name, value, '"mlp" ou "conv"')
         return value
 
     p["ARCHS"] = parse_list("ARCHS", p["ARCHS"], architecture, '"mlp" e/ou "conv"')
     p["SEEDS"] = parse_list("SEEDS", p["SEEDS"], lambda n, v: integer(n, v, 0), "inteiros ≥ 0")
+    p["CONDITIONAL_LATENT_SIZES"] = parse_list(
+        "CONDITIONAL_LATENT_SIZES", p["CONDITIONAL_LATENT_SIZES"], lambda n, v: integer(n, v, 1), "inteiros ≥ 1"
+    )
     for name in ("BETA_LATENT_DIM", "ARCH_LATENT_DIM", "IWAE_K"):
         p[name] = integer(name, p[name], 1)
     p["IWAE_SIZE"] = integer("IWAE_SIZE", p["IWAE_SIZE"], 1, MNIST_TEST_SIZE)
+    p["QUALITY_SAMPLES"] = integer("QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, MNIST_TEST_SIZE)
+    p["CONDITIONAL_DIGIT"] = integer("CONDITIONAL_DIGIT", p["CONDITIONAL_DIGIT"], 0, 9)
     optional_path("FIGURES_DIR", p["FIGURES_DIR"])
     return {name: p[name] for name in LAB_PARAMETER_NAMES}
