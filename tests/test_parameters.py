@@ -29,7 +29,7 @@ def test_defaults_are_valid_and_unchanged(defaults):
 
 
 def test_the_conditional_vae_belongs_to_the_lab_and_quality_samples_come_from_the_training_images(defaults):
-    with pytest.raises(vp.ParameterError, match='Parâmetro ARCH inválido: recebido .cvae.*laboratório'):
+    with pytest.raises(vp.ParameterError, match="Parâmetro ARCH inválido: recebido .cvae.*laboratório"):
         vp.validate_params(defaults | {"ARCH": "cvae"})
     with pytest.raises(vp.ParameterError, match="QUALITY_SAMPLES inválido.*entre 100 e 2.000"):
         vp.validate_params(defaults | {"TRAIN_SIZE": 2000, "QUALITY_SAMPLES": 5000})
