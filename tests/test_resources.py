@@ -19,10 +19,11 @@ from vae_tools import checkpoints, resources
 from vae_tools.figures import br_number
 from vae_tools.parameters import ParameterError
 
-# um processo novo mede o pico de memória (ru_maxrss) de um treino que continua de um checkpoint —
+# um processo novo mede o pico de memória (VmHWM, que recomeça no exec; o ru_maxrss herdaria o pico do pytest
+# que o criou) de um treino que continua de um checkpoint —
 # o caso mais pesado: checkpoint lido + modelo + gradientes + Adam — seguido da avaliação do relatório
 MEASURE = """
-import json, resource, sys
+import json, sys
 import psutil
 import torchvision.datasets  # as bibliotecas entram antes da medida: medimos o treino, não as importações
 import vae_core as vc
@@ -42,18 +43,20 @@ training.train(plan, model, optimizer, train_x, val_x, progress=False)
 vc.evaluate(model, test_x)
 vc.encode_dataset(model, test_x)
 analysis.iwae_bound(model, test_x[:4], resources.iwae_k(params))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - baseline
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+peak = int(hwm.split()[1]) * 1024 - baseline
 print(json.dumps({"action": plan.action, "peak": peak, "estimate": resources.estimate_memory(params)}))
 """
 
 # o plano da primeira célula num processo novo (é ele que confere a memória, antes de tocar no disco)
 FIRST_CELL = """
-import json, resource, sys, time
+import json, sys, time
 import psutil
 from vae_tools import checkpoints
 
-def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def peak():  # VmHWM: o pico deste processo desde o exec (o ru_maxrss herdaria o do pytest)
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    return int(hwm.split()[1]) * 1024
 
 params = json.loads(sys.argv[1])
 before, start = max(peak(), psutil.Process().memory_info().rss), time.perf_counter()
