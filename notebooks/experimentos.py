@@ -188,7 +188,7 @@ display(
     )
 )
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 display(
     Markdown(
         f"Com {len(seeds)} sementes, o −ELBO de teste da referência vai de {br_number(s['test_loss'].min(), 2)} a "
@@ -267,7 +267,7 @@ ax.set_title(f"Amostras de z ~ N(0, I) de cada modelo ({NUM_EPOCHS} épocas)")
 show_figure(fig, "lab_02_amostras_por_dimensao", FIGURES_DIR)
 
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 def moves(before: float, after: float) -> str:
     """ "cai de A para B" ou "sobe de A para B", com os números à brasileira."""
     return f"{'cai' if after < before else 'sobe'} de {br_number(before, 1)} para {br_number(after, 1)}"
@@ -408,7 +408,7 @@ for ax, images, labels, title in [
 plt.tight_layout()
 show_figure(fig, "lab_04_beta_imagens", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 lo, hi, best_b = int(np.argmin(betas)), int(np.argmax(betas)), int(np.argmin(b["test_loss"]))
 beta_names = [f"β = {br_number(x, 2)}" for x in betas]
 read_as_label = [
@@ -504,7 +504,7 @@ ax.set_xticks([])
 ax.set_title(f"Os mesmos dígitos de teste reconstruídos por cada arquitetura (z = {ARCH_LATENT_DIM})")
 show_figure(fig, "lab_05_arquiteturas", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 if {"mlp", "conv"} <= set(archs):
     i_mlp, i_conv = archs.index("mlp"), archs.index("conv")
     diff = a["test_loss"][i_mlp] - a["test_loss"][i_conv]
@@ -640,7 +640,7 @@ ax.set_yticks(np.arange(len(analogy_idx)) * 28 + 14, [f"um {test_labels[i]}" for
 ax.set_title("O estilo de cada imagem de teste (linhas) com cada rótulo (colunas)")
 show_figure(fig, "lab_07_analogias", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 analogy_read = digits.read(classifier, torch.as_tensor(analogies).reshape(-1, 784))[0].reshape(len(analogy_idx), 10)
 analogy_slant = analysis.stroke_geometry(analogies.reshape(-1, 28, 28))[0].reshape(len(analogy_idx), 10)
 source_slant = analysis.stroke_geometry(test_x[analogy_idx].cpu().numpy())[0]
@@ -678,7 +678,7 @@ if two_d:
     ax.set(xlabel="z₁", ylabel="z₂", title=f"O estilo do {CONDITIONAL_DIGIT} no VAE condicional com z 2-D")
     show_figure(fig, "lab_08_estilo_2d", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 if two_d:
     slant, width = (v.reshape(len(values), len(values)) for v in analysis.stroke_geometry(style.reshape(-1, 28, 28)))
     z1_grid, z2_grid = np.meshgrid(values, values[::-1])
@@ -732,7 +732,7 @@ for ax, (cond, base, *_) in zip(axes[0], rows):
 plt.tight_layout()
 show_figure(fig, "lab_09_condicional_kl", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 nats_text = []
 for cond, base, elbo_diff, elbo_se, iwae_diff, iwae_se in rows:
     z = cond.params["LATENT_DIM"]
@@ -868,7 +868,7 @@ ax.set_title(f"{len(unconditional)} execuções sem rótulo, {NUM_EPOCHS} época
 ax.grid(alpha=0.3)
 show_figure(fig, "lab_11_elbo_frechet", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 rho = spearmanr(elbos, fds).statistic if len(unconditional) > 2 else float("nan")
 order_elbo, order_fd = np.argsort(elbos), np.argsort(fds)
 best_elbo, best_fd = unconditional[order_elbo[0]], unconditional[order_fd[0]]
@@ -887,7 +887,7 @@ display(
     )
 )
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 lab_wall = time.perf_counter() - lab_start
 train_total = sum(run.metrics["seconds"] for run in runs.values())
 display(
