@@ -19,6 +19,7 @@ METRICS = ("loss", "bce", "kl")
 EVAL_BATCH_SIZE = 2048
 ARCHITECTURES = ("mlp", "conv", "cvae")
 NUM_CLASSES = 10  # rótulos do MNIST, condição do VAE condicional
+LABEL_SCALE = 10.0  # o one-hot × 10 (medido com z = 20, 20 épocas: acerto condicional de 80 % com × 1, 93 % com × 10)
 CONV_CHANNELS = 16  # canais da primeira convolução do ConvVAE (a segunda tem o dobro)
 
 
@@ -91,7 +92,7 @@ class ConvVAE(VAE):
 
 class CVAE(VAE):
     """VAE condicional (Sohn, Lee & Yan, 2015): q(z|x, y) e p(x|z, y), com o rótulo y como um vetor one-hot
-    juntado à entrada do codificador (784 + 10) e a z (d + 10). Mesmo prior, mesma perda. Uso:
+    juntado (× `LABEL_SCALE`) à entrada do codificador (784 + 10) e a z (d + 10). Mesmo prior, mesma perda. Uso:
     `model.decode(z, y)` → imagens (n, 784) em [0, 1], para z float (n, d) e y inteiro (n,) em 0–9."""
 
     def __init__(self, hidden_dim: int = 400, latent_dim: int = 20):
@@ -101,13 +102,13 @@ class CVAE(VAE):
 
     @staticmethod
     def one_hot(y: torch.Tensor, leading: torch.Size) -> torch.Tensor:
-        """O rótulo como vetor one-hot, com as dimensões à frente `leading` de quem o recebe."""
+        """O rótulo como vetor one-hot (× `LABEL_SCALE`), com as dimensões à frente `leading` de quem o recebe."""
         if not torch.is_tensor(y) or y.dtype.is_floating_point or y.dtype == torch.bool or y.shape != leading[-1:]:
             got = f"{y.dtype} de forma {tuple(y.shape)}" if torch.is_tensor(y) else type(y).__name__
             raise ValueError(f"y deve ser um tensor de inteiros de forma ({leading[-1]},); recebido {got}.")
         if len(y) and (y.min() < 0 or y.max() >= NUM_CLASSES):
             raise ValueError(f"Rótulo fora de 0–9 em y: {sorted(set(y[(y < 0) | (y >= NUM_CLASSES)].tolist()))}.")
-        return F.one_hot(y, NUM_CLASSES).float().expand(*leading, NUM_CLASSES)
+        return LABEL_SCALE * F.one_hot(y, NUM_CLASSES).float().expand(*leading, NUM_CLASSES)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x, y): μ e log σ² a partir da imagem e do rótulo."""

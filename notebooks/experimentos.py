@@ -737,12 +737,18 @@ nats_text = []
 for cond, base, elbo_diff, elbo_se, iwae_diff, iwae_se in rows:
     z = cond.params["LATENT_DIM"]
     kl_saved = base.metrics["test_kl"] - cond.metrics["test_kl"]
-    gain = (
-        f"{br_number(100 * -iwae_diff / label_entropy)}% dos {br_number(label_entropy, 2)} nats que o rótulo pode "
-        "valer no máximo"
-        if iwae_diff < 0
-        else f"o rótulo não rendeu nada dos até {br_number(label_entropy, 2)} nats que poderia valer"
-    )
+    if iwae_diff >= 0:
+        gain = f"o rótulo não rendeu nada dos até {br_number(label_entropy, 2)} nats que poderia valer"
+    elif -iwae_diff <= label_entropy:
+        gain = f"{br_number(100 * -iwae_diff / label_entropy)}% dos {br_number(label_entropy, 2)} nats que o rótulo pode valer"
+    else:
+        gain = (
+            f"mais que os {br_number(label_entropy, 2)} nats que o rótulo pode valer para a distribuição verdadeira. "
+            f"Não há contradição: os dois são modelos diferentes, e cada limite fica abaixo da melhor "
+            f"log-verossimilhança possível; o excesso, {br_number(-iwae_diff - label_entropy, 2)} nats, é um limite "
+            f"inferior de quanto o limite do modelo sem rótulo fica abaixo dela — com o rótulo, a mesma rede "
+            f"modela melhor os dígitos"
+        )
     nats_text.append(
         f"Com z = {z}, o condicional tem −ELBO {br_number(abs(elbo_diff), 2)} ± {br_number(elbo_se, 2)} nats "
         f"{'abaixo' if elbo_diff < 0 else 'acima'} do sem rótulo nas mesmas {br_number(len(cond.details['elbo']))} "
@@ -870,6 +876,9 @@ show_figure(fig, "lab_11_elbo_frechet", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 rho = spearmanr(elbos, fds).statistic if len(unconditional) > 2 else float("nan")
+confident = np.array([run.metrics["confident"] for run in unconditional])
+rho_confident = spearmanr(elbos, -confident).statistic if len(unconditional) > 2 else float("nan")
+surest = unconditional[int(np.argmax(confident))]
 order_elbo, order_fd = np.argsort(elbos), np.argsort(fds)
 best_elbo, best_fd = unconditional[order_elbo[0]], unconditional[order_fd[0]]
 display(
@@ -883,7 +892,20 @@ display(
         )
         + f" O menor −ELBO é o de `{best_elbo.name}` ({br_number(best_elbo.metrics['test_loss'], 2)} nats, Fréchet "
         f"{br_number(best_elbo.metrics['fd'], 1)}); a menor distância de Fréchet é a de `{best_fd.name}` "
-        f"({br_number(best_fd.metrics['fd'], 1)}, −ELBO {br_number(best_fd.metrics['test_loss'], 2)})."
+        f"({br_number(best_fd.metrics['fd'], 1)}, −ELBO {br_number(best_fd.metrics['test_loss'], 2)}). Pela fração "
+        f"de amostras lidas com confiança ≥ 0,9, ρ = {br_number(rho_confident, 2)} entre o −ELBO e (menos) essa "
+        f"fração, e a maior fração é a de `{surest.name}` ({br_number(100 * surest.metrics['confident'], 1)}%, "
+        f"−ELBO {br_number(surest.metrics['test_loss'], 2)}). "
+        + (
+            f"As duas medidas de qualidade discordam: a execução de maior confiança tem cobertura de "
+            f"{br_number(surest.metrics['recall'], 3)}, contra {br_number(best_fd.metrics['recall'], 3)} da de menor "
+            f"distância de Fréchet — desenha dígitos mais fáceis de ler, mas menos variados, e a distância de "
+            f"Fréchet, que pesa também a diversidade, acompanha o ELBO."
+            if rho_confident < 0.8 <= rho and surest.metrics["recall"] < best_fd.metrics["recall"]
+            else "As duas medidas de qualidade ordenam as execuções como o ELBO."
+            if min(rho, rho_confident) >= 0.8
+            else "As duas medidas de qualidade não ordenam as execuções do mesmo jeito."
+        )
     )
 )
 

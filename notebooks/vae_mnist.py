@@ -500,7 +500,7 @@ reference = quality.make_reference(classifier, test_x[:n_quality], data.test_y[:
 mu_train = vc.encode_dataset(model, train_x)[0].numpy()
 mixture = GaussianMixture(MIXTURE_COMPONENTS, covariance_type="full", random_state=SEED).fit(mu_train)
 z_prior = torch.randn(n_quality, LATENT_DIM, generator=torch.Generator().manual_seed(SEED)).numpy()
-z_mixture = mixture.sample(n_quality)[0]
+z_mixture = analysis.sample_mixture(mixture, n_quality, SEED)
 real_train = mnist.to_model_input(data.train_x[:n_quality], device)  # fora da referência, como as amostras
 sources = {
     "imagens de treino (piso)": real_train,
@@ -541,11 +541,15 @@ display(
 )
 
 # %%
-prior_confidence = digits.read(classifier, sources["prior N(0, I)"])[1]
-density = mixture.score_samples(z_prior)  # log-densidade da posterior agregada (a mistura) em cada z do prior
-deciles = np.quantile(density, np.linspace(0, 1, 11))
-decile_of = np.clip(np.searchsorted(deciles, density, side="right") - 1, 0, 9)
-confident_by_decile = np.array([(prior_confidence[decile_of == d] >= quality.CONFIDENCE).mean() for d in range(10)])
+# a mistura é o retrato da posterior agregada: a sua log-densidade em cada z diz se ali há códigos reais
+log_density = {
+    name: mixture.score_samples(z)
+    for name, z in [("códigos do treino (μ)", mu_train[:n_quality]), ("mistura", z_mixture), ("prior", z_prior)]
+}
+hole = np.percentile(log_density["códigos do treino (μ)"], 5)  # abaixo disso: só 5% dos códigos reais
+prior_confident = digits.read(classifier, sources["prior N(0, I)"])[1] >= quality.CONFIDENCE
+density = log_density["prior"]
+in_hole = density < hole
 emptiest, densest = np.argsort(density)[:10], np.argsort(-density)[:10]
 rows = [
     ("reais (teste)", test_x[:10].cpu().numpy()),
@@ -562,9 +566,12 @@ ax.set_yticks(np.arange(len(rows)) * 28 + 14, [name for name, _ in rows])
 ax.set_xticks([])
 ax.set_title("Imagens reais e geradas; as duas últimas linhas: z do prior onde a mistura é mais e menos densa")
 ax = fig.add_subplot(cells[1])
-ax.bar(np.arange(1, 11), 100 * confident_by_decile, color="tab:blue")
-ax.set(xticks=range(1, 11), xlabel="décimo da densidade da mistura no z (1: o mais vazio)")
-ax.set(ylabel="% lidas com confiança ≥ 0,9", ylim=(0, 100), title="Amostras do prior: legibilidade × densidade")
+bins = np.linspace(min(v.min() for v in log_density.values()), max(v.max() for v in log_density.values()), 60)
+for (name, values), color in zip(log_density.items(), ["tab:gray", "tab:orange", "tab:blue"]):
+    ax.hist(values, bins=bins, density=True, alpha=0.5, color=color, label=name)
+ax.axvline(hole, color="k", ls="--", lw=1, label="percentil 5 dos códigos")
+ax.set(xlabel="log-densidade da mistura no z", ylabel="densidade", title="Onde cada z cai na posterior agregada")
+ax.legend(fontsize=8)
 plt.tight_layout()
 show_figure(fig, "08_qualidade_amostras", FIGURES_DIR)
 
@@ -578,6 +585,7 @@ recon_read = (
     digits.read(classifier, sources["reconstruções (de μ, treino)"])[0] == data.train_y[:n_quality].numpy()
 ).mean()
 mixture_better = mix_m["frechet_distance"] < prior_m["frechet_distance"]
+hole_drop = prior_confident[~in_hole].mean() - prior_confident[in_hole].mean()
 lacks = "precisão (fidelidade)" if 1 - prior_m["precision"] > 1 - prior_m["recall"] else "cobertura (diversidade)"
 display(
     Markdown(
@@ -598,10 +606,23 @@ display(
             if mixture_better
             else ". "
         )
-        + f"O porquê está no gráfico: entre as amostras do *prior* cujo $z$ cai no décimo em que a mistura ajustada "
-        f"aos códigos reais é menos densa — os **buracos** que a posterior agregada deixa no *prior* —, "
-        f"{br_number(100 * confident_by_decile[0])}% são lidas com confiança; no décimo mais denso, "
-        f"{br_number(100 * confident_by_decile[-1])}%."
+        + f"No gráfico à direita, a mistura faz o papel da posterior agregada: "
+        f"{br_number(100 * in_hole.mean())}% dos $z$ do *prior* caem onde a densidade dela é menor que a de 95% "
+        f"dos próprios códigos de treino — os **buracos** que a posterior agregada deixa no *prior* —, contra "
+        f"{br_number(100 * (log_density['mistura'] < hole).mean())}% dos $z$ da mistura. Nos buracos, "
+        f"{br_number(100 * prior_confident[in_hole].mean())}% das amostras do *prior* são lidas com confiança; "
+        f"fora deles, {br_number(100 * prior_confident[~in_hole].mean())}%"
+        + (
+            ": nos buracos a legibilidade cai (mais de 5 pontos)."
+            if hole_drop > 0.05
+            else ": a legibilidade quase não depende de cair num buraco (menos de 5 pontos de diferença)."
+        )
+        + (
+            f" Mesmo fora deles, as amostras do *prior* são menos legíveis que as da mistura "
+            f"({br_number(100 * mix_m['confident_fraction'])}%): os buracos não explicam toda a diferença."
+            if prior_confident[~in_hole].mean() < mix_m["confident_fraction"] - 0.05
+            else ""
+        )
     )
 )
 
@@ -966,7 +987,7 @@ display(
         f"mas não obriga a mistura delas a ser igual a ele. "
         f"O preço de só duas dimensões está na perda: depois de {len(history_2d['train_loss'])} épocas, o −ELBO de "
         f"teste do modelo 2-D é {br_number(test_2d['loss'], 1)} nats por imagem, contra "
-        f"{br_number(test['loss'], 1)} do modelo com {LATENT_DIM} dimensões depois de {epochs_done} "
+        f"{br_number(test['loss'], 1)} do modelo com {LATENT_DIM} dimensões depois de {epochs_done} épocas "
         f"({br_number(test_2d['loss'] - test['loss'], 1)} nats a mais). Um classificador de 5 vizinhos nos μ 2-D "
         f"acerta {br_number(100 * knn_2d, 1)}% dos dígitos, contra {br_number(100 * knn['μ'], 1)}% com as "
         f"{LATENT_DIM} dimensões."

@@ -49,6 +49,16 @@ def run_notebook(notebook: Path, output: Path, **parameters):
     return nbformat.read(output, as_version=4), error
 
 
+class RunsCode:
+    """Um checkpoint malicioso: ao ser desempacotado por pickle, executa um comando (`touch MARCA`)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

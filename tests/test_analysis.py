@@ -189,3 +189,17 @@ def test_stroke_geometry_reads_slant_and_width_from_constructed_strokes():
     assert width[2] > 3 * width[0]
     mirrored = analysis.stroke_geometry(leaning[None, :, ::-1])[0]
     assert mirrored[0] == pytest.approx(-slant[1])
+
+
+def test_sample_mixture_follows_the_fitted_mixture_and_repeats_with_the_seed():
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(0)
+    points = np.concatenate([rng.normal([-5, 0], [1, 0.5], (3000, 2)), rng.normal([5, 2], [0.5, 2], (1000, 2))])
+    mixture = GaussianMixture(2, covariance_type="full", random_state=0).fit(points)
+    samples = analysis.sample_mixture(mixture, 8000, seed=1)
+    assert samples.shape == (8000, 2) and np.array_equal(samples, analysis.sample_mixture(mixture, 8000, seed=1))
+    left = samples[:, 0] < 0
+    assert left.mean() == pytest.approx(0.75, abs=0.02)
+    np.testing.assert_allclose(samples[left].std(0), [1, 0.5], rtol=0.05)
+    np.testing.assert_allclose(samples[~left].mean(0), [5, 2], atol=0.1)

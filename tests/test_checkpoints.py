@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import SESSION_CHECKPOINTS, TINY, losses, run_tiny, tiny_data
+from conftest import SESSION_CHECKPOINTS, TINY, RunsCode, losses, run_tiny, tiny_data
 
 import vae_core as vc
 from vae_tools import checkpoints, resources, training
@@ -123,6 +123,24 @@ def test_explicit_path_of_another_configuration_names_the_differences(tiny_run, 
     assert "SEED: checkpoint 7, parâmetro 8" in str(error.value)
 
 
+@pytest.mark.parametrize(("saved", "asked"), [("cvae", "mlp"), ("mlp", "cvae")])
+def test_conditional_and_unconditional_checkpoints_refuse_each_other(tmp_path, saved, asked):
+    """Um checkpoint do VAE condicional onde se espera um incondicional (e o contrário) é recusado antes de
+    treinar, nomeando a diferença; o arquivo fica intacto."""
+    path, x, y = tmp_path / "meu.pt", tiny_data(), torch.arange(64) % 10
+    params = TINY | {"ARCH": saved, "NUM_EPOCHS": 1, "CHECKPOINT_PATH": str(path)}
+    model, optimizer = training.build(params)
+    labels = (y, y[:8]) if saved == "cvae" else None
+    training.train(checkpoints.plan_run(params), model, optimizer, x, x[:8], progress=False, labels=labels)
+    before = path.read_bytes()
+    with pytest.raises(CheckpointError) as error:
+        checkpoints.plan_run(params | {"ARCH": asked, "SKIP_TRAINING": True})
+    message = str(error.value)
+    assert f"ARCH: checkpoint {saved!r}, parâmetro {asked!r}" in message
+    assert "VAE condicional (cvae), que recebe o rótulo de cada imagem" in message
+    assert "os pesos de um não servem ao outro" in message and path.read_bytes() == before
+
+
 @pytest.mark.parametrize("where", ["CHECKPOINT_DIR", "CHECKPOINT_PATH"])
 def test_unwritable_location_is_refused_before_training_naming_the_file_in_the_way(tiny_run, tmp_path, where):
     blocker = tmp_path / "arquivo"
@@ -163,16 +181,6 @@ def test_kill_while_saving_keeps_previous_checkpoint(tiny_run, tmp_path, monkeyp
     assert path.read_bytes() == before
     assert checkpoints.load_checkpoint(path)["epoch"] == 1
     assert not list(tmp_path.glob("*.tmp")), "o temporário da gravação interrompida ficou"
-
-
-class RunsCode:
-    """Um objeto que, ao ser desempacotado por pickle, executa um comando (`touch MARCA`)."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
 
 
 def test_a_malicious_checkpoint_is_refused_and_runs_nothing(tiny_run, tmp_path):

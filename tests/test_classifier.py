@@ -2,11 +2,9 @@
 dados, seleção pela validação e o arquivo de pesos tão seguro quanto os checkpoints do VAE (treinado uma vez,
 nunca sobrescrito, lido sem executar código, recusado com a diferença quando não combina)."""
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
+from conftest import RunsCode
 
 import vae_core as vc
 from vae_tools import checkpoints, classifier, mnist
@@ -150,16 +148,6 @@ def test_a_file_whose_stored_configuration_differs_is_refused_naming_the_key(tra
     checkpoints.write_state(state, info["path"])
     with pytest.raises(CheckpointError, match=r"LEARNING_RATE: arquivo 0\.01, pedido 0\.003"):
         classifier.load_or_train_classifier(data, folder=tmp_path, **TINY)
-
-
-class RunsCode:
-    """Um objeto que, ao ser desempacotado por pickle, executa um comando (`touch MARCA`)."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
 
 
 def test_a_malicious_file_is_refused_without_running_and_stays(small_data, tmp_path):

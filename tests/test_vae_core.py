@@ -248,7 +248,8 @@ def test_cvae_shapes_and_one_hot_label_input(cvae):
     assert logits.shape == (5, vc.INPUT_DIM) and mu.shape == logvar.shape == (5, 3)
     assert cvae.fc1.in_features == vc.INPUT_DIM + 10 and cvae.fc3.in_features == 3 + 10
     one_hot = vc.CVAE.one_hot(y, torch.Size([2, 5]))  # com dimensões à frente, como no limite de importância
-    assert one_hot.shape == (2, 5, 10) and torch.equal(one_hot[1].argmax(-1), y) and torch.all(one_hot.sum(-1) == 1)
+    assert one_hot.shape == (2, 5, 10) and torch.equal(one_hot[1].argmax(-1), y)
+    assert torch.all(one_hot.sum(-1) == vc.LABEL_SCALE) and torch.all((one_hot == 0).sum(-1) == 9)
     # o rótulo muda a imagem: o mesmo z decodificado como 3 e como 7
     z = torch.randn(1, 3)
     assert not torch.allclose(cvae.decode(z, torch.tensor([3])), cvae.decode(z, torch.tensor([7])))

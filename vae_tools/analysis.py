@@ -181,3 +181,16 @@ def stroke_geometry(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dx, dy = cols - cx[:, None, None], rows - cy[:, None, None]
     mu11, mu02 = (images * dx * dy).sum(axis=(1, 2)), (images * dy**2).sum(axis=(1, 2))
     return -mu11 / mu02, np.sqrt((images * dx**2).sum(axis=(1, 2)) / ink)
+
+
+def sample_mixture(mixture, n: int, seed: int) -> np.ndarray:
+    """`n` pontos de uma mistura de gaussianas ajustada (`sklearn.mixture.GaussianMixture`, covariâncias
+    completas), com a semente: quantos de cada componente por sorteio multinomial dos pesos, e cada ponto
+    como média + L·ε, com L a fatoração de Cholesky da covariância (sem os avisos de simetria do NumPy)."""
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, mixture.weights_)
+    parts = [
+        mean + rng.standard_normal((count, len(mean))) @ np.linalg.cholesky(cov).T
+        for count, mean, cov in zip(counts, mixture.means_, mixture.covariances_)
+    ]
+    return rng.permutation(np.concatenate(parts))
