@@ -169,7 +169,7 @@ show_figure(fig, "01_exemplos_treino", FIGURES_DIR)
 #
 # O modelo clássico (`ARCH="mlp"`), como está em `vae_core.py`:
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 show_source(vc.VAE)
 
 # %% [markdown]
@@ -222,10 +222,10 @@ print(f"Parâmetros treináveis: {br_number(n_params)}")
 #
 # O código, em `vae_core.py`:
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 show_source(vc.kl_divergence, vc.reconstruction_bce, vc.loss_terms, vc.training_loss)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 initial = vc.evaluate(model, val_x)
 display(
     Markdown(
@@ -244,7 +244,7 @@ display(
 # BCE + β·KL (um β-VAE), mas as perdas relatadas são sempre o −ELBO verdadeiro, BCE + KL. Uma época, em
 # `vae_core.py`:
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 show_source(vc.train_epoch)
 
 # %% [markdown]
@@ -296,7 +296,7 @@ ax.set_title(f"Variância dos estimadores de ∇μ E[log p(x|z)]: {GRADIENT_IMAG
 ax.legend()
 show_figure(fig, "02_variancia_gradientes", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 median = {name: np.median(v) for name, v in variances.items()}
 ratio_score = median["escore"] / median["reparametrização"]
 ratio_baseline = median["escore com linha de base"] / median["reparametrização"]
@@ -333,7 +333,7 @@ axes[0].legend(loc="center right", fontsize=9)
 plt.tight_layout()
 show_figure(fig, "03_curvas_aprendizado", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 OVERFIT_NATS = 1.5  # diferença validação − treino a partir da qual falamos em sobreajuste
 gap = history["val_loss"][-1] - history["train_loss"][-1]
 below = [e + 1 for e in range(epochs_done) if history["val_loss"][e] < history["train_loss"][e]]
@@ -376,7 +376,7 @@ ax.set_xticks([])
 ax.set_title("Reconstruções ao longo do treino")
 show_figure(fig, "04_progresso_treino", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 step_change = 255 * np.abs(np.diff(snapshots, axis=0)).mean(axis=(1, 2, 3))  # níveis de cinza por pixel
 display(
     Markdown(
@@ -431,7 +431,7 @@ for row, (idx, title) in enumerate([(order[:8], "As 8 melhores"), (order[::-1][:
     sub.set_title(f"{title} reconstruções (erro em nats abaixo de cada uma)")
 show_figure(fig, "06_qualidade_reconstrucao", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 easiest, hardest = int(per_digit.argmin()), int(per_digit.argmax())
 ink = test_x.cpu().numpy().sum(axis=1)  # "tinta": soma das intensidades de cada imagem
 ink_correlation = np.corrcoef(ink, errors)[0, 1]
@@ -575,7 +575,7 @@ ax.legend(fontsize=8)
 plt.tight_layout()
 show_figure(fig, "08_qualidade_amostras", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 prior_m, mix_m = scores["prior N(0, I)"], scores[f"mistura de {MIXTURE_COMPONENTS} gaussianas"]
 reference_confident = (digits.read(classifier, test_x[:n_quality])[1] >= quality.CONFIDENCE).mean()
 recon_m, floor_m = scores["reconstruções (de μ, treino)"], scores["imagens de treino (piso)"]
@@ -655,7 +655,7 @@ ax.set_xticks(np.arange(len(steps)) * 28 + 14, [f"t={br_number(t, 1)}" for t in 
 ax.set_title("Interpolação entre dois dígitos de teste: no espaço latente (z) e nos pixels")
 show_figure(fig, "09_interpolacao", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 readings = {
     kind: [digits.read(classifier, torch.as_tensor(p).reshape(len(steps), -1)) for p in paths]
     for kind, paths in (("z", decoded_paths), ("pixels", pixel_paths))
@@ -712,7 +712,7 @@ axes[1].set(
 plt.tight_layout()
 show_figure(fig, "10_espaco_latente", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 n_90 = int(np.searchsorted(np.cumsum(ratios), 0.9) + 1)
 knn = {
     "t-SNE": analysis.knn_accuracy(tsne_2d, labels[tsne_idx]),
@@ -765,7 +765,7 @@ ax.set_title(
 )
 show_figure(fig, "12_varredura_dimensoes", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 sweep_change = 255 * np.abs(traversal_dims[:, -1] - traversal_dims[:, 0]).mean(axis=(1, 2))
 inactive = ~active
 active_text = (
@@ -814,7 +814,7 @@ display(
 # "voltar ao início" devolve os controles à imagem de partida. Mova-os no JupyterLab para ver a imagem
 # mudar ao vivo.
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 space = LatentSpace(pca, mu_test.numpy(), kl_dims, N_SLIDERS)
 top_dims_share = np.sort(mu_variances)[::-1][:N_SLIDERS].sum() / mu_variances.sum()
 top_kl_share = mu_variances[space.dims].sum() / mu_variances.sum()
@@ -862,7 +862,7 @@ test = vc.evaluate(model, test_x)
 print(f"Perda de teste (−ELBO): {br_number(test['loss'], 2)} nats por imagem (referência clássica: 103,9)")
 print(f"  reconstrução (BCE): {br_number(test['bce'], 2)} | KL: {br_number(test['kl'], 2)}")
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 display(
     Markdown(
         f"A BCE de teste acima, {br_number(test['bce'], 1)}, usa um $z$ sorteado de $q(z\\mid x)$, como o ELBO "
@@ -901,7 +901,7 @@ for group in (iwae, iwae_large):
             f"{k:6d} | {len(values):7d} | {br_number(values.mean(), 2):>18} | {br_number(stderr, 2):>11} | {gain:>20}"
         )
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 CONVERGED_NATS = 1.0  # ganho de k = 100 para o k maior abaixo do qual dizemos que o limite convergiu
 k1_diff, k1_paired = analysis.paired_difference(iwae[1], elbo_subset)
 tightening, tightening_se = analysis.paired_difference(iwae[100], iwae[1])
@@ -970,7 +970,7 @@ axes[1].set(title="μ das imagens de teste (tracejado: a área da grade)", xlabe
 plt.tight_layout()
 show_figure(fig, "14_variedade_2d", FIGURES_DIR)
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 central = analysis.normal_quantiles(2)  # o intervalo central de 90% da N(0, 1) em cada eixo
 in_central = (np.abs(mu_2d) <= central[1]).all(axis=1).mean()
 prior_central = analysis.prior_mass([central[0]] * 2, [central[1]] * 2)
@@ -997,7 +997,7 @@ display(
 # %% [markdown]
 # ## Conclusão
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 elapsed = time.perf_counter() - report_start
 architecture = f"{vc.INPUT_DIM}-{HIDDEN_DIM}-{LATENT_DIM}" if ARCH == "mlp" else f"convolucional com z de {LATENT_DIM}"
 architecture += f" (β = {br_number(BETA, 2)})" if BETA != 1 else ""
