@@ -15,8 +15,8 @@
 # %% [markdown]
 # # Laboratório: tamanho latente, β e arquitetura de um VAE no MNIST
 #
-# O relatório `vae_mnist` treina **um** VAE. Aqui respondemos, com números medidos, às três perguntas que
-# todo curso de VAE faz — e que cada notebook de referência responde no máximo uma:
+# O relatório `vae_mnist` treina **um** VAE. Aqui respondemos, com números medidos, às quatro perguntas que
+# todo curso de VAE faz — e que cada notebook de referência responde a no máximo uma:
 #
 # 1. **Quantas dimensões latentes?** Kingma & Welling (2013, §5, figs. 2 e 5) treinaram $N_z$ de 3 a 200 e
 #    escreveram que "variáveis latentes supérfluas não resultaram em sobreajuste, o que se explica pela
@@ -33,7 +33,8 @@
 # dígitos do projeto (como na seção 10 do relatório): o ELBO não ordena amostras por qualidade (Theis, van
 # den Oord & Bethge, 2016), e aqui medimos se ordena.
 #
-# **Comparações justas.** Todas as execuções usam a mesma partição dos dados, a mesma semente, os mesmos
+# **Comparações justas.** Todas as execuções (menos as de outra semente, que medem o ruído) usam a mesma
+# partição dos dados, a mesma semente, os mesmos
 # lotes, a mesma taxa de aprendizado e o **mesmo número de épocas**; dentro de cada comparação muda uma
 # coisa só, e todas são medidas nas mesmas imagens de teste. **O tamanho do ruído**: a configuração de
 # referência (z = 20, β = 1, `mlp`) é treinada com várias sementes (`SEEDS`), e a diferença entre elas é a
@@ -240,7 +241,6 @@ display(
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 axes[0].plot(sizes, m["test_loss"], "o-", label="−ELBO (teste)")
 axes[0].plot(sizes, m["train_loss"], "s--", label="−ELBO (treino)")
-axes[0].fill_between(sizes, m["test_loss"] - band / 2, m["test_loss"] + band / 2, alpha=0.2, label="faixa das sementes")
 axes[1].plot(sizes, m["test_bce"], "o-", label="reconstrução (BCE)")
 axes[1].plot(sizes, m["test_kl"], "s-", label="KL")
 for ax, title in zip(axes, ["Perda por tamanho de z", "Os dois termos no teste"]):
@@ -274,16 +274,19 @@ def moves(before: float, after: float) -> str:
 
 
 best, largest, smallest = int(np.argmin(m["test_loss"])), int(np.argmax(sizes)), int(np.argmin(sizes))
-tied = [sizes[i] for i in lab.ties(m["test_loss"], band, best)]
+tied = [sizes[i] for i in lab.ties(m["test_loss"], band, best) if i != best]
+gap_band = lab.noise_band(runs, groups["sementes"], "gap")
+conf_band = lab.noise_band(runs, groups["sementes"], "confident")
+inactive_kl = {z: np.sort(run.details["kl_dims"])[: z - a].sum() for z, a, run in zip(sizes, m["active"], latent)}
 inactive_sizes = [z for z, active in zip(sizes, m["active"]) if active < z]
 gap_share = 100 * m["gap"] / m["test_loss"]
 fifty = sizes.index(50) if 50 in sizes else None
 ranking = (
     f"O menor −ELBO de teste é o do modelo com **z = {sizes[best]}** ({br_number(m['test_loss'][best], 2)} nats)"
     + (
-        f", mas z = {', '.join(map(str, tied))} ficam a até {br_number(band, 2)} nats dele (a faixa das sementes): "
-        f"entre esses tamanhos, empate."
-        if len(tied) > 1
+        f", mas z = {', '.join(map(str, tied))} fica{'m' if len(tied) > 1 else ''} a até {br_number(band, 2)} nats "
+        f"dele (a faixa das sementes): empate."
+        if tied
         else f", à frente dos outros por mais que a faixa das sementes ({br_number(band, 2)} nats)."
     )
 )
@@ -294,19 +297,23 @@ display(
         f"{moves(m['test_kl'][smallest], m['test_kl'][largest])}.\n\n"
         f"**A afirmação de Kingma & Welling.** Com z = {sizes[largest]}, a diferença teste − treino é de "
         f"{br_number(m['gap'][largest], 2)} nats ({br_number(gap_share[largest], 1)}% da perda), contra "
-        f"{br_number(m['gap'][best], 2)} com z = {sizes[best]}"
+        f"{br_number(m['gap'][best], 2)} com z = {sizes[best]} (faixa das sementes nessa diferença: "
+        f"{br_number(gap_band, 2)})"
         + (
-            ": as dimensões supérfluas não aumentaram a diferença teste − treino além da faixa das sementes, e "
-            "nas nossas execuções a afirmação se confirma."
-            if m["gap"][largest] - m["gap"][best] <= band
-            else ": a diferença teste − treino cresce com as dimensões supérfluas mais que a faixa das sementes, e "
-            "nas nossas execuções a afirmação não se confirma por inteiro."
+            ": as dimensões supérfluas não aumentaram a diferença teste − treino além da faixa, e nas nossas "
+            "execuções a afirmação se confirma"
+            if m["gap"][largest] - m["gap"][best] <= gap_band
+            else ": a diferença teste − treino cresce com as dimensões supérfluas mais que a faixa, e nas nossas "
+            "execuções a afirmação não se confirma por inteiro"
         )
+        + f" — embora o −ELBO de teste com z = {sizes[largest]} fique "
+        f"{br_number(m['test_loss'][largest] - m['test_loss'][best], 2)} nats acima do de z = {sizes[best]}."
         + " Unidades ativas: "
         + ", ".join(f"{a} de {z}" for z, a in zip(sizes, m["active"]))
         + (
-            f". Com z = {', '.join(map(str, inactive_sizes))} há dimensões inativas — iguais ao *prior*, com KL "
-            "quase zero —, que não carregam informação que pudesse ser decorada: é a regularização do limite "
+            f". Com z = {', '.join(map(str, inactive_sizes))} há dimensões inativas, que somam só "
+            + " e ".join(f"{br_number(inactive_kl[z], 2)} nats de KL (z = {z})" for z in inactive_sizes)
+            + ": iguais ao *prior*, não carregam informação que pudesse ser decorada — a regularização do limite "
             "variacional que Kingma & Welling invocam.\n\n"
             if inactive_sizes
             else ": nenhuma dimensão ficou inativa nestas execuções.\n\n"
@@ -324,12 +331,13 @@ display(
         f"(erros pareados de até {br_number(m['iwae_gap_se'].max(), 2)}): a folga do ELBO existe em todos os "
         f"tamanhos.\n\n"
         f"**As amostras.** A menor distância de Fréchet é a de "
-        f"{lab.verdict(m['fd'], [f'z = {z}' for z in sizes], fd_band)}; a maior fração lida com confiança ≥ 0,9 "
-        f"({br_number(100 * m['confident'].max(), 1)}%), a de z = {sizes[int(np.argmax(m['confident']))]}. "
+        f"{lab.verdict(m['fd'], [f'z = {z}' for z in sizes], fd_band, decimals=1)}; a maior fração lida com "
+        f"confiança ≥ 0,9 ({br_number(100 * m['confident'].max(), 1)}%) é a de "
+        f"{lab.verdict(100 * m['confident'], [f'z = {z}' for z in sizes], 100 * conf_band, False, 1)} pontos. "
         + (
-            "O tamanho que gera melhor não é o de menor −ELBO."
+            "Pela distância de Fréchet, o tamanho que gera melhor não é o de menor −ELBO."
             if abs(m["fd"][best] - m["fd"].min()) > fd_band
-            else "O tamanho de menor −ELBO está entre os que geram melhor."
+            else "Pela distância de Fréchet, o tamanho de menor −ELBO está entre os que geram melhor."
         )
     )
 )
@@ -352,7 +360,7 @@ display(
             ["β", "−ELBO teste", "distorção D (BCE)", "taxa R (KL)", "ativas", f"limite k={IWAE_K} − ELBO"],
             [
                 [
-                    br_number(beta, 2),
+                    br_number(beta, None),
                     br_number(b["test_loss"][i], 2),
                     br_number(b["test_bce"][i], 2),
                     br_number(b["test_kl"][i], 2),
@@ -368,19 +376,12 @@ display(
 # %%
 fig, ax = plt.subplots(figsize=(8, 5.5))
 rates = np.array([0, b["test_kl"].max() * 1.15])
-for level in b["test_loss"]:
+for level in b["test_loss"]:  # a reta de −ELBO constante que passa por cada ponto
     ax.plot(rates, level - rates, "--", color="0.75", lw=1)
-    ax.annotate(
-        f"−ELBO {br_number(level, 1)}",
-        (rates[0], level),
-        xytext=(3, 3),
-        textcoords="offset points",
-        fontsize=9,
-        color="0.3",
-    )
 ax.plot(b["test_kl"], b["test_bce"], "o-", color="tab:blue")
-for beta, rate, distortion in zip(betas, b["test_kl"], b["test_bce"]):
-    ax.annotate(f"β = {br_number(beta, 2)}", (rate, distortion), textcoords="offset points", xytext=(6, 4))
+for beta, rate, distortion, level in zip(betas, b["test_kl"], b["test_bce"], b["test_loss"]):
+    label = f"β = {br_number(beta, None)} (−ELBO {br_number(level, 1)})"
+    ax.annotate(label, (rate, distortion), textcoords="offset points", xytext=(6, 4))
 ax.set_xlim(rates)
 ax.set_ylim(b["test_bce"].min() - 10, b["test_loss"].max() + 5)
 ax.set(xlabel="taxa R = KL (nats por imagem)", ylabel="distorção D = BCE (nats por imagem)")
@@ -390,7 +391,7 @@ show_figure(fig, "lab_03_taxa_distorcao", FIGURES_DIR)
 
 # %%
 shown = test_x[:8]
-beta_labels = [f"β = {br_number(x, 2)}" for x in betas]
+beta_labels = [f"β = {br_number(x, None)}" for x in betas]
 recon = np.concatenate(
     [shown.cpu().numpy().reshape(-1, 28, 28)] + [vc.reconstruct(run.model, shown) for run in beta_runs]
 )
@@ -410,7 +411,7 @@ show_figure(fig, "lab_04_beta_imagens", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 lo, hi, best_b = int(np.argmin(betas)), int(np.argmax(betas)), int(np.argmin(b["test_loss"]))
-beta_names = [f"β = {br_number(x, 2)}" for x in betas]
+beta_names = [f"β = {br_number(x, None)}" for x in betas]
 read_as_label = [
     (
         digits.read(classifier, torch.as_tensor(vc.reconstruct(run.model, test_x[:QUALITY_SAMPLES])).reshape(-1, 784))[
@@ -423,41 +424,41 @@ read_as_label = [
 tied_b = [betas[i] for i in lab.ties(b["test_loss"], band, best_b)]
 display(
     Markdown(
-        f"De β = {br_number(betas[lo], 2)} a β = {br_number(betas[hi], 2)} a taxa cai de "
+        f"De β = {br_number(betas[lo], None)} a β = {br_number(betas[hi], None)} a taxa cai de "
         f"{br_number(b['test_kl'][lo], 1)} para {br_number(b['test_kl'][hi], 1)} nats e a distorção sobe de "
         f"{br_number(b['test_bce'][lo], 1)} para {br_number(b['test_bce'][hi], 1)}: cada β é um ponto "
-        f"diferente da mesma troca. O menor −ELBO é o de β = {br_number(betas[best_b], 2)} "
+        f"diferente da mesma troca. O menor −ELBO é o de β = {br_number(betas[best_b], None)} "
         f"({br_number(b['test_loss'][best_b], 2)} nats)"
         + (
-            f", com β = {', '.join(br_number(x, 2) for x in tied_b if x != betas[best_b])} dentro da faixa das "
+            f", com β = {', '.join(br_number(x, None) for x in tied_b if x != betas[best_b])} dentro da faixa das "
             f"sementes ({br_number(band, 2)} nats). "
             if len(tied_b) > 1
             else f", à frente dos outros por mais que a faixa das sementes ({br_number(band, 2)} nats)"
             + (": só β = 1 otimiza o próprio ELBO, como a teoria prevê. " if betas[best_b] == 1 else ". ")
         )
-        + f"Com β = {br_number(betas[hi], 2)} há **{b['active'][hi]} de {BETA_LATENT_DIM}** dimensões ativas "
-        f"(com β = {br_number(betas[lo], 2)}, {b['active'][lo]})"
+        + f"Com β = {br_number(betas[hi], None)} há **{b['active'][hi]} de {BETA_LATENT_DIM}** dimensões ativas "
+        f"(com β = {br_number(betas[lo], None)}, {b['active'][lo]})"
         + (": um canal latente mais apertado usa menos dimensões. " if b["active"][hi] < b["active"][lo] else ". ")
         + "Como Alemi et al. apontam, o −ELBO sozinho não diz qual desses modelos serve para quê: dois pontos "
         "com −ELBO parecido podem dividir os nats entre taxa e distorção de formas bem diferentes.\n\n"
         "**Reconstruções e amostras.** O classificador lê como o dígito original "
         + ", ".join(f"{br_number(100 * r, 1)}% ({n})" for r, n in zip(read_as_label, beta_names))
-        + f" das reconstruções: com β = {br_number(betas[hi], 2)}, {br_number(100 * (1 - read_as_label[hi]), 1)}% "
+        + f" das reconstruções: com β = {br_number(betas[hi], None)}, {br_number(100 * (1 - read_as_label[hi]), 1)}% "
         f"delas viram outro dígito, contra {br_number(100 * (1 - read_as_label[lo]), 1)}% com β = "
-        f"{br_number(betas[lo], 2)}"
+        f"{br_number(betas[lo], None)}"
         + (
             " — o canal apertado já não guarda a identidade de toda imagem. "
             if read_as_label[lo] - read_as_label[hi] > 0.05
             else ". "
         )
         + "Nas amostras, a "
-        f"menor distância de Fréchet é a de {lab.verdict(b['fd'], beta_names, fd_band)}, e a maior fração lida "
-        f"com confiança ≥ 0,9 é a de {beta_names[int(np.argmax(b['confident']))]} "
-        f"({br_number(100 * b['confident'].max(), 1)}%)"
+        f"menor distância de Fréchet é a de {lab.verdict(b['fd'], beta_names, fd_band, decimals=1)}, e a maior "
+        f"fração lida com confiança ≥ 0,9 ({br_number(100 * b['confident'].max(), 1)}%) é a de "
+        f"{lab.verdict(100 * b['confident'], beta_names, 100 * conf_band, False, 1)} pontos"
         + (
-            ": o β que gera melhor não é o de menor −ELBO."
+            ": pela distância de Fréchet, o β que gera melhor não é o de menor −ELBO."
             if abs(b["fd"][best_b] - b["fd"].min()) > fd_band
-            else ": o β de menor −ELBO está entre os que geram melhor."
+            else ": pela distância de Fréchet, o β de menor −ELBO está entre os que geram melhor."
         )
     )
 )
@@ -523,8 +524,8 @@ if {"mlp", "conv"} <= set(archs):
         f"{br_number(a['test_kl'][i_mlp], 1)}). O preço é o tempo: {br_number(a['seconds_per_epoch'][i_conv], 2)} s "
         f"por época contra {br_number(a['seconds_per_epoch'][i_mlp], 2)} nesta CPU "
         f"({br_number(a['seconds_per_epoch'][i_conv] / a['seconds_per_epoch'][i_mlp], 1)} vezes mais). Pelas "
-        f"amostras, a menor distância de Fréchet é a do {lab.verdict(a['fd'], archs, fd_band)} "
-        f"(mlp {br_number(a['fd'][i_mlp], 1)}, conv {br_number(a['fd'][i_conv], 1)})."
+        f"amostras — mlp {br_number(a['fd'][i_mlp], 1)}, conv {br_number(a['fd'][i_conv], 1)} —, a menor distância "
+        f"de Fréchet é a do {lab.verdict(a['fd'], archs, fd_band, decimals=1)}."
     )
 else:
     arch_text = "Com uma só arquitetura na lista `ARCHS`, não há comparação a fazer."
@@ -579,13 +580,22 @@ for cond, base in zip(cond_runs, base_runs):
 display(
     Markdown(
         markdown_table(
-            ["z", "modelo", "−ELBO teste", f"−limite k={IWAE_K}", "KL", "ativas", "acerto condicional", "Fréchet"],
+            [
+                "z",
+                "modelo",
+                "−ELBO teste",
+                f"−ELBO e −limite k={IWAE_K} (mesmas {br_number(IWAE_SIZE)})",
+                "KL",
+                "ativas",
+                "acerto condicional",
+                "Fréchet",
+            ],
             [
                 [
                     run.params["LATENT_DIM"],
                     "condicional" if run.conditional else "sem rótulo",
                     br_number(run.metrics["test_loss"], 2),
-                    br_number(-run.metrics["iwae"], 2),
+                    f"{br_number(-run.metrics['elbo_subset'], 2)} e {br_number(-run.metrics['iwae'], 2)}",
                     br_number(run.metrics["test_kl"], 2),
                     f"{run.metrics['active']} de {run.params['LATENT_DIM']}",
                     f"{br_number(100 * conditional[run.name]['accuracy'], 1)}%" if run.conditional else "—",
@@ -599,9 +609,10 @@ display(
 )
 
 # %% [markdown]
-# **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional com o maior $z$ da lista; à direita, a
-# fração das amostras que o classificador lê como o dígito pedido e a distância de Fréchet às imagens de
-# teste daquele dígito.
+# **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional com o primeiro $z$ da lista; à direita,
+# medidas em `QUALITY_SAMPLES` ÷ 10 amostras de cada dígito: a fração que o classificador lê como o dígito
+# pedido e a distância de Fréchet às imagens de teste daquele dígito (em mil imagens, ela fica maior que em
+# dez mil: compare os dígitos entre si, não com a distância global da tabela).
 
 # %%
 cond_model, cond_run = cond_runs[0].model, cond_runs[0]
@@ -642,19 +653,25 @@ show_figure(fig, "lab_07_analogias", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 analogy_read = digits.read(classifier, torch.as_tensor(analogies).reshape(-1, 784))[0].reshape(len(analogy_idx), 10)
-analogy_slant = analysis.stroke_geometry(analogies.reshape(-1, 28, 28))[0].reshape(len(analogy_idx), 10)
-source_slant = analysis.stroke_geometry(test_x[analogy_idx].cpu().numpy())[0]
-slant_corr = np.mean([np.corrcoef(source_slant, analogy_slant[:, d])[0, 1] for d in range(10)])
+many = np.arange(200)  # a mesma medida em 200 imagens de teste, não só nas 8 da figura
+many_z = np.repeat(cond_mu[many].numpy(), 10, axis=0)
+many_images = vc.decode_latent(cond_model, many_z, np.tile(np.arange(10), len(many)))
+many_slant = analysis.stroke_geometry(many_images)[0].reshape(len(many), 10)
+source_slant = analysis.stroke_geometry(test_x[many].cpu().numpy())[0]
+slant_corr = np.mean([np.corrcoef(source_slant, many_slant[:, d])[0, 1] for d in range(10)])
+many_read = digits.read(classifier, torch.as_tensor(many_images).reshape(-1, 784))[0].reshape(len(many), 10)
 display(
     Markdown(
         f"Nas {analogy_read.size} imagens da grade, o classificador lê o rótulo pedido em "
-        f"{br_number(100 * (analogy_read == np.arange(10)).mean(), 1)}%. A inclinação do traço das imagens geradas "
-        f"tem correlação média de {br_number(slant_corr, 2)} (entre as {len(analogy_idx)} linhas, em cada coluna) com "
-        f"a inclinação da imagem original: "
+        f"{br_number(100 * (analogy_read == np.arange(10)).mean(), 1)}%. A mesma medida com as "
+        f"{br_number(len(many))} primeiras imagens de teste ({br_number(many_read.size)} imagens geradas): "
+        f"{br_number(100 * (many_read == np.arange(10)).mean(), 1)}%; e a inclinação do traço de cada imagem gerada "
+        f"tem correlação média de {br_number(slant_corr, 2)} (em cada coluna, entre as {br_number(len(many))} "
+        f"linhas) com a inclinação da original: "
         + (
-            "o estilo de cada linha passa para todos os dígitos."
+            "a inclinação da original passa para os outros dígitos."
             if slant_corr >= 0.5
-            else "abaixo de 0,5, o estilo da original só em parte passa para os outros dígitos."
+            else "abaixo de 0,5, a inclinação da original só em parte passa para os outros dígitos."
         )
     )
 )
@@ -688,6 +705,7 @@ if two_d:
         for axis, grid_axis in (("z₁", z1_grid), ("z₂", z2_grid))
     }
     strongest = {f: max(("z₁", "z₂"), key=lambda ax, f=f: abs(corr[(f, ax)])) for f in ("inclinação", "largura")}
+    off_axis = {f: min(abs(corr[(f, "z₁")]), abs(corr[(f, "z₂")])) for f in ("inclinação", "largura")}
     style_read = digits.read(classifier, torch.as_tensor(style).reshape(-1, 784))[0]
     style_text = (
         f"Nas {style_read.size} imagens da grade, o classificador lê um {CONDITIONAL_DIGIT} em "
@@ -702,9 +720,10 @@ if two_d:
         f"e {br_number(corr[('largura', 'z₂')], 2)} com z₂. "
         + (
             f"Cada eixo ficou com uma das duas: a inclinação com {strongest['inclinação']}, a largura com "
-            f"{strongest['largura']}."
-            if strongest["inclinação"] != strongest["largura"]
-            else f"As duas acompanham mais {strongest['inclinação']}: os eixos misturam inclinação e largura."
+            f"{strongest['largura']} (a outra correlação de cada uma fica abaixo de 0,3 em valor absoluto)."
+            if strongest["inclinação"] != strongest["largura"] and max(off_axis.values()) < 0.3
+            else f"A inclinação acompanha mais {strongest['inclinação']} e a largura mais {strongest['largura']}, "
+            "mas os eixos misturam as duas (alguma correlação cruzada passa de 0,3 em valor absoluto)."
         )
     )
 else:
@@ -727,8 +746,10 @@ for ax, (cond, base, *_) in zip(axes[0], rows):
             color=color,
             label=f"{label}: KL {br_number(kl.sum(), 1)}, {run.metrics['active']} ativas",
         )
-    ax.set(xlabel="dimensão (em ordem de KL)", ylabel="KL média (nats)", title=f"z = {cond.params['LATENT_DIM']}")
-    ax.legend()
+    ticks = np.arange(0, len(kl), max(1, len(kl) // 10))
+    ax.set_xticks(ticks, [str(t + 1) for t in ticks])
+    ax.set(xlabel="dimensão (1: a de mais KL)", ylabel="KL média (nats)", title=f"z = {cond.params['LATENT_DIM']}")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), fontsize=8, frameon=False)
 plt.tight_layout()
 show_figure(fig, "lab_09_condicional_kl", FIGURES_DIR)
 
@@ -756,8 +777,13 @@ for cond, base, elbo_diff, elbo_se, iwae_diff, iwae_se in rows:
         f"k = {IWAE_K}, {br_number(abs(iwae_diff), 2)} ± {br_number(iwae_se, 2)} "
         f"{'abaixo' if iwae_diff < 0 else 'acima'} — {gain}. A KL {'cai' if kl_saved > 0 else 'sobe'} "
         f"{br_number(abs(kl_saved), 1)} nats ({br_number(base.metrics['test_kl'], 1)} → "
-        f"{br_number(cond.metrics['test_kl'], 1)}) e as dimensões ativas vão de {base.metrics['active']} a "
-        f"{cond.metrics['active']}: "
+        f"{br_number(cond.metrics['test_kl'], 1)}), com "
+        + (
+            f"as mesmas {cond.metrics['active']} dimensões ativas"
+            if cond.metrics["active"] == base.metrics["active"]
+            else f"{base.metrics['active']} → {cond.metrics['active']} dimensões ativas"
+        )
+        + ": "
         + (
             "o código para de gastar nats com a identidade do dígito, que agora chega de graça pelo rótulo."
             if kl_saved > 0
@@ -834,7 +860,7 @@ display(
                     f"`{run.name}`",
                     run.params["ARCH"],
                     run.params["LATENT_DIM"],
-                    br_number(run.params["BETA"], 2),
+                    br_number(run.params["BETA"], None),
                     run.params["SEED"],
                     run.metrics["epochs"],
                     br_number(run.metrics["seconds"], 1),
@@ -861,14 +887,37 @@ display(
 unconditional = [run for run in runs.values() if not run.conditional]
 elbos = np.array([run.metrics["test_loss"] for run in unconditional])
 fds = np.array([run.metrics["fd"] for run in unconditional])
-fig, ax = plt.subplots(figsize=(8, 5.5))
-ax.scatter(elbos, fds, color="tab:blue")
-for run, x, y in zip(unconditional, elbos, fds):
+families = {"latente": "tab:blue", "beta": "tab:orange", "arquitetura": "tab:green", "sementes": "tab:gray"}
+
+
+def short_name(run) -> str:
+    """O que distingue a execução da referência (z = 20, β = 1, mlp, semente SEED)."""
     p = run.params
-    name = f"{p['ARCH']} z={p['LATENT_DIM']} β={br_number(p['BETA'], 2)}" + (
-        f" s{p['SEED']}" if p["SEED"] != SEED else ""
-    )
-    ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+    if p["ARCH"] != "mlp":
+        return p["ARCH"]
+    if p["SEED"] != SEED:
+        return f"semente {p['SEED']}"
+    if p["BETA"] != 1:
+        return f"β = {br_number(p['BETA'], 2)}"
+    return f"z = {p['LATENT_DIM']}"
+
+
+fig, ax = plt.subplots(figsize=(9, 6))
+zoom = ax.inset_axes([0.42, 0.08, 0.55, 0.5])  # o aglomerado perto do melhor −ELBO, ampliado
+near = (elbos - elbos.min() < 6) & (fds - fds.min() < 120)
+for axis, shown in ((ax, ~near), (zoom, near)):
+    for run, x, y, show in zip(unconditional, elbos, fds, shown):
+        family = next(g for g in families if run.name in groups[g])
+        axis.scatter(x, y, color=families[family], s=25)
+        if show:
+            axis.annotate(short_name(run), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=8)
+zoom.set_xlim(elbos[near].min() - 0.5, elbos[near].max() + 1.5)
+zoom.set_ylim(fds[near].min() - 15, fds[near].max() + 15)
+zoom.tick_params(labelsize=7)
+ax.indicate_inset_zoom(zoom, edgecolor="0.5")
+for family, color in families.items():
+    ax.scatter([], [], color=color, label=family)
+ax.legend(title="comparação", loc="upper left")
 ax.set(xlabel="−ELBO de teste (nats por imagem)", ylabel="distância de Fréchet das amostras (menor é melhor)")
 ax.set_title(f"{len(unconditional)} execuções sem rótulo, {NUM_EPOCHS} épocas cada")
 ax.grid(alpha=0.3)
@@ -893,13 +942,13 @@ display(
         + f" O menor −ELBO é o de `{best_elbo.name}` ({br_number(best_elbo.metrics['test_loss'], 2)} nats, Fréchet "
         f"{br_number(best_elbo.metrics['fd'], 1)}); a menor distância de Fréchet é a de `{best_fd.name}` "
         f"({br_number(best_fd.metrics['fd'], 1)}, −ELBO {br_number(best_fd.metrics['test_loss'], 2)}). Pela fração "
-        f"de amostras lidas com confiança ≥ 0,9, ρ = {br_number(rho_confident, 2)} entre o −ELBO e (menos) essa "
-        f"fração, e a maior fração é a de `{surest.name}` ({br_number(100 * surest.metrics['confident'], 1)}%, "
+        f"de amostras lidas com confiança ≥ 0,9, ρ = {br_number(rho_confident, 2)} entre o −ELBO e essa fração com o sinal "
+        f"trocado, e a maior fração é a de `{surest.name}` ({br_number(100 * surest.metrics['confident'], 1)}%, "
         f"−ELBO {br_number(surest.metrics['test_loss'], 2)}). "
         + (
             f"As duas medidas de qualidade discordam: a execução de maior confiança tem cobertura de "
             f"{br_number(surest.metrics['recall'], 3)}, contra {br_number(best_fd.metrics['recall'], 3)} da de menor "
-            f"distância de Fréchet — desenha dígitos mais fáceis de ler, mas menos variados, e a distância de "
+            f"distância de Fréchet — desenha dígitos mais fáceis de ler, com menor cobertura, e a distância de "
             f"Fréchet, que pesa também a diversidade, acompanha o ELBO."
             if rho_confident < 0.8 <= rho and surest.metrics["recall"] < best_fd.metrics["recall"]
             else "As duas medidas de qualidade ordenam as execuções como o ELBO."

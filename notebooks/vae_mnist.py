@@ -293,7 +293,7 @@ for (name, values), color in zip(variances.items(), ["tab:blue", "tab:red", "tab
     ax.hist(values, bins=bins, alpha=0.6, color=color, label=f"{name} (mediana {br_number(np.median(values), 1)})")
 ax.set(xscale="log", xlabel="variância de uma coordenada do gradiente (escala log)", ylabel="coordenadas")
 ax.set_title(f"Variância dos estimadores de ∇μ E[log p(x|z)]: {GRADIENT_IMAGES} imagens × {LATENT_DIM} dimensões")
-ax.legend()
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8, frameon=False)
 show_figure(fig, "02_variancia_gradientes", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -302,11 +302,11 @@ ratio_score = median["escore"] / median["reparametrização"]
 ratio_baseline = median["escore com linha de base"] / median["reparametrização"]
 display(
     Markdown(
-        f"Na mediana das coordenadas, a variância da função escore é {br_number(ratio_score)} vezes a da "
-        f"reparametrização, e com a linha de base ainda {br_number(ratio_baseline)} vezes. Como a variância de "
-        f"uma média cai com o número de amostras, a função escore com linha de base precisaria de cerca de "
-        f"{br_number(ratio_baseline)} amostras de $z$ por imagem para estimar o gradiente tão bem quanto a "
-        f"reparametrização com uma: é por isso que o VAE treina com um único $z$ por imagem."
+        f"A variância mediana (entre as coordenadas) da função escore é {br_number(ratio_score)} vezes a da "
+        f"reparametrização, e a da função escore com linha de base, {br_number(ratio_baseline)} vezes. Como a "
+        f"variância de uma média cai com o número de amostras, a função escore com linha de base precisaria de "
+        f"cerca de {br_number(ratio_baseline)} vezes mais amostras de $z$ por imagem para estimar o gradiente tão "
+        f"bem quanto a reparametrização: é por isso que o VAE treina com um único $z$ por imagem."
     )
 )
 
@@ -335,7 +335,10 @@ show_figure(fig, "03_curvas_aprendizado", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 OVERFIT_NATS = 1.5  # diferença validação − treino a partir da qual falamos em sobreajuste
-gap = history["val_loss"][-1] - history["train_loss"][-1]
+torch.manual_seed(SEED)
+final = {"treino": -analysis.elbo_per_image(model, train_x), "validação": -analysis.elbo_per_image(model, val_x)}
+gap = final["validação"].mean() - final["treino"].mean()  # os dois com os pesos finais
+gap_se = np.sqrt(sum(v.var(ddof=1) / len(v) for v in final.values()))  # duas amostras independentes
 below = [e + 1 for e in range(epochs_done) if history["val_loss"][e] < history["train_loss"][e]]
 kl_trend = "sobe" if history["train_kl"][-1] > history["train_kl"][0] else "cai"
 display(
@@ -352,9 +355,9 @@ display(
             if below
             else ""
         )
-        + f"Na última época, validação − treino = {br_number(gap, 2)} nats por imagem, "
-        f"{'abaixo' if abs(gap) < OVERFIT_NATS else 'acima'} dos {br_number(OVERFIT_NATS, 1)} nats a partir "
-        f"dos quais falaríamos em sobreajuste."
+        + f"Com os pesos finais, medidos nas duas partições inteiras, validação − treino = {br_number(gap, 2)} ± "
+        f"{br_number(gap_se, 2)} nats por imagem (erro padrão), {'abaixo' if gap + 2 * gap_se < OVERFIT_NATS else 'não abaixo'} "
+        f"dos {br_number(OVERFIT_NATS, 1)} nats a partir dos quais falaríamos em sobreajuste."
     )
 )
 
@@ -377,16 +380,17 @@ ax.set_title("Reconstruções ao longo do treino")
 show_figure(fig, "04_progresso_treino", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
-step_change = 255 * np.abs(np.diff(snapshots, axis=0)).mean(axis=(1, 2, 3))  # níveis de cinza por pixel
+to_final = 255 * np.abs(snapshots - snapshots[-1]).mean(axis=(1, 2, 3))  # níveis de cinza por pixel até a final
+covered = {e: 1 - d / to_final[0] for e, d in zip(snapshot_epochs, to_final) if e in (2, 3, 5, 10)}
 display(
     Markdown(
-        f"Entre as épocas {snapshot_epochs[0]} e {snapshot_epochs[1]} as reconstruções mudam, em média, "
-        f"{br_number(step_change[0], 1)} níveis de cinza (de 255) por pixel; entre as duas últimas guardadas "
-        f"({snapshot_epochs[-2]} e {snapshot_epochs[-1]}), {br_number(step_change[-1], 1)} — "
-        f"{br_number(step_change[0] / step_change[-1], 1)} vezes menos: quase tudo o que muda nas "
-        f"reconstruções muda nas primeiras épocas."
-        if len(step_change) > 1
-        else "Com menos de três reconstruções guardadas não há progresso a comparar."
+        f"Da época {snapshot_epochs[0]} à última, as reconstruções destes oito dígitos mudam, em média, "
+        f"{br_number(to_final[0], 1)} níveis de cinza (de 255) por pixel. Medindo quanto desse caminho cada "
+        f"época já percorreu (1 − distância à final ÷ distância da época 1 à final): "
+        + ", ".join(f"{br_number(100 * c)}% na época {e}" for e, c in covered.items())
+        + "."
+        if covered and to_final[0] > 0
+        else "Com poucas reconstruções guardadas não há progresso a comparar."
     )
 )
 
@@ -443,7 +447,7 @@ display(
         f"({br_number(per_digit[hardest], 1)}, {br_number(per_digit[hardest] / per_digit[easiest], 1)} vezes "
         f"mais). O erro acompanha a quantidade de tinta (correlação de {br_number(ink_correlation, 2)} entre a "
         f"soma das intensidades e o erro de cada imagem): as 8 melhores reconstruções são dos dígitos "
-        f"{', '.join(map(str, sorted(best_digits)))}, com {br_number(ink[order[:8]].mean())} de tinta em média; "
+        f"{', '.join(map(str, sorted(best_digits)))}, com tinta (soma das intensidades) de {br_number(ink[order[:8]].mean())} em média; "
         f"as 8 piores, dos dígitos {', '.join(map(str, sorted(worst_digits)))}, com "
         f"{br_number(ink[order[-8:]].mean())} — contra {br_number(ink.mean())} na média do teste."
     )
@@ -503,7 +507,7 @@ z_prior = torch.randn(n_quality, LATENT_DIM, generator=torch.Generator().manual_
 z_mixture = analysis.sample_mixture(mixture, n_quality, SEED)
 real_train = mnist.to_model_input(data.train_x[:n_quality], device)  # fora da referência, como as amostras
 sources = {
-    "imagens de treino (piso)": real_train,
+    "imagens de treino (o piso da distância)": real_train,
     "reconstruções (de μ, treino)": vc.reconstruct(model, real_train),
     f"mistura de {MIXTURE_COMPONENTS} gaussianas": vc.decode_latent(model, z_mixture),
     "prior N(0, I)": vc.decode_latent(model, z_prior),
@@ -512,6 +516,8 @@ sources = {
 }
 sources = {name: torch.as_tensor(images).reshape(n_quality, -1) for name, images in sources.items()}
 scores = {name: quality.measure_images(classifier, images, reference) for name, images in sources.items()}
+recon_read = (digits.read(classifier, sources["reconstruções (de μ, treino)"])[0] == data.train_y[:n_quality].numpy()).mean()
+sources = {name: sources[name] for name in (f"mistura de {MIXTURE_COMPONENTS} gaussianas", "prior N(0, I)")}
 display(
     Markdown(
         markdown_table(
@@ -568,7 +574,7 @@ ax.set_title("Imagens reais e geradas; as duas últimas linhas: z do prior onde 
 ax = fig.add_subplot(cells[1])
 bins = np.linspace(min(v.min() for v in log_density.values()), max(v.max() for v in log_density.values()), 60)
 for (name, values), color in zip(log_density.items(), ["tab:gray", "tab:orange", "tab:blue"]):
-    ax.hist(values, bins=bins, density=True, alpha=0.5, color=color, label=name)
+    ax.hist(values, bins=bins, density=True, histtype="step", lw=1.5, color=color, label=name)
 ax.axvline(hole, color="k", ls="--", lw=1, label="percentil 5 dos códigos")
 ax.set(xlabel="log-densidade da mistura no z", ylabel="densidade", title="Onde cada z cai na posterior agregada")
 ax.legend(fontsize=8)
@@ -578,15 +584,16 @@ show_figure(fig, "08_qualidade_amostras", FIGURES_DIR)
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 prior_m, mix_m = scores["prior N(0, I)"], scores[f"mistura de {MIXTURE_COMPONENTS} gaussianas"]
 reference_confident = (digits.read(classifier, test_x[:n_quality])[1] >= quality.CONFIDENCE).mean()
-recon_m, floor_m = scores["reconstruções (de μ, treino)"], scores["imagens de treino (piso)"]
+recon_m, floor_m = scores["reconstruções (de μ, treino)"], scores["imagens de treino (o piso da distância)"]
 blur_m, noise_m = scores["treino desfocado (σ = 1 pixel)"], scores["treino com ruído (σ = 0,25)"]
 legible_64 = int((digits.read(classifier, torch.as_tensor(samples).reshape(64, -1))[1] >= quality.CONFIDENCE).sum())
-recon_read = (
-    digits.read(classifier, sources["reconstruções (de μ, treino)"])[0] == data.train_y[:n_quality].numpy()
-).mean()
 mixture_better = mix_m["frechet_distance"] < prior_m["frechet_distance"]
 hole_drop = prior_confident[~in_hole].mean() - prior_confident[in_hole].mean()
-lacks = "precisão (fidelidade)" if 1 - prior_m["precision"] > 1 - prior_m["recall"] else "cobertura (diversidade)"
+hole_se = np.sqrt(sum(p.mean() * (1 - p.mean()) / len(p) for p in (prior_confident[in_hole], prior_confident[~in_hole])))
+precision_loss, recall_loss = recon_m["precision"] - prior_m["precision"], recon_m["recall"] - prior_m["recall"]
+blur_paradox = blur_m["frechet_distance"] > prior_m["frechet_distance"] and (
+    blur_m["confident_fraction"] > prior_m["confident_fraction"]
+)
 display(
     Markdown(
         f"O classificador acerta {br_number(100 * classifier_info['test_accuracy'], 2)}% do teste. Na sua escala, "
@@ -595,8 +602,20 @@ display(
         f"As reconstruções ficam a {br_number(recon_m['frechet_distance'], 1)}, e o classificador lê "
         f"{br_number(100 * recon_read, 1)}% delas como o rótulo da imagem original. As amostras do *prior* ficam a "
         f"{br_number(prior_m['frechet_distance'], 1)}, com {br_number(100 * prior_m['confident_fraction'], 1)}% "
-        f"lidas com confiança ≥ 0,9; das 64 da seção 9, {legible_64}. O que mais falta a elas é "
-        f"{lacks}: precisão {br_number(prior_m['precision'], 3)}, cobertura {br_number(prior_m['recall'], 3)}.\n\n"
+        f"lidas com confiança ≥ 0,9; das 64 da seção 9, {legible_64}. Frente às reconstruções, elas perdem "
+        f"{br_number(precision_loss, 3)} em precisão ({br_number(recon_m['precision'], 3)} → "
+        f"{br_number(prior_m['precision'], 3)}) e {br_number(recall_loss, 3)} em cobertura "
+        f"({br_number(recon_m['recall'], 3)} → {br_number(prior_m['recall'], 3)}): o que mais lhes falta é "
+        f"{'fidelidade' if precision_loss > recall_loss else 'cobertura'}. A cobertura não mede só variedade: "
+        f"o treino desfocado, com toda a variedade do treino, tem cobertura {br_number(blur_m['recall'], 3)}. "
+        + (
+            f"E a distância de Fréchet pune o desfoque ({br_number(blur_m['frechet_distance'], 1)}) mais que as "
+            f"amostras do *prior*, embora o classificador leia com confiança "
+            f"{br_number(100 * blur_m['confident_fraction'], 1)}% das desfocadas: leia a distância ao lado da "
+            f"confiança.\n\n"
+            if blur_paradox
+            else "\n\n"
+        )
         f"Sortear $z$ da mistura em vez do *prior* {'baixa' if mixture_better else 'sobe'} a distância de Fréchet "
         f"para {br_number(mix_m['frechet_distance'], 1)} e {'sobe' if mix_m['confident_fraction'] > prior_m['confident_fraction'] else 'baixa'} "
         f"a fração lida com confiança para {br_number(100 * mix_m['confident_fraction'], 1)}%"
@@ -613,9 +632,10 @@ display(
         f"{br_number(100 * prior_confident[in_hole].mean())}% das amostras do *prior* são lidas com confiança; "
         f"fora deles, {br_number(100 * prior_confident[~in_hole].mean())}%"
         + (
-            ": nos buracos a legibilidade cai (mais de 5 pontos)."
-            if hole_drop > 0.05
-            else ": a legibilidade quase não depende de cair num buraco (menos de 5 pontos de diferença)."
+            f": nos buracos a legibilidade cai, mais que dois erros padrão ({br_number(200 * hole_se, 1)} pontos)."
+            if hole_drop > 2 * hole_se
+            else f": a diferença fica dentro de dois erros padrão ({br_number(200 * hole_se, 1)} pontos), e a "
+            f"legibilidade quase não depende de cair num buraco."
         )
         + (
             f" Mesmo fora deles, as amostras do *prior* são menos legíveis que as da mistura "
@@ -630,12 +650,14 @@ display(
 # ## 11. Interpolação no espaço latente
 #
 # Ligamos por um segmento de reta os códigos $\mu$ de dois dígitos de teste e decodificamos pontos
-# igualmente espaçados (linhas "z"). Para comparar, a linha "pixels" de cada par mistura as duas imagens
-# diretamente, $(1-t)\,x_a + t\,x_b$.
+# igualmente espaçados (linhas "z"). Para comparar, a linha "pixels" de cada par é a média ponderada das duas
+# imagens, $(1-t)\,x_a + t\,x_b$. As pontas são os primeiros exemplos de teste de cada dígito que o
+# classificador da seção 10 lê corretamente.
 
 # %%
 pairs = [(3, 8), (4, 9), (1, 7)]
-first_of = {d: int(np.flatnonzero(labels == d)[0]) for d in range(10)}
+read_right = digits.read(classifier, test_x)[0] == labels
+first_of = {d: int(np.flatnonzero((labels == d) & read_right)[0]) for d in range(10)}
 steps = np.linspace(0, 1, 11)
 latent_paths = np.stack(
     [analysis.latent_path(mu_test[first_of[a]], mu_test[first_of[b]], len(steps)) for a, b in pairs]
@@ -657,25 +679,19 @@ show_figure(fig, "09_interpolacao", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 readings = {
-    kind: [digits.read(classifier, torch.as_tensor(p).reshape(len(steps), -1)) for p in paths]
+    kind: [digits.read(classifier, torch.as_tensor(p).reshape(len(steps), -1))[0] for p in paths]
     for kind, paths in (("z", decoded_paths), ("pixels", pixel_paths))
 }
-inner_confidence = {kind: np.mean([conf[1:-1].mean() for _, conf in read]) for kind, read in readings.items()}
-latent_surer = inner_confidence["z"] > inner_confidence["pixels"]
+direct = {kind: sum(int((np.diff(r) != 0).sum() == 1) for r in read) for kind, read in readings.items()}
 display(
     Markdown(
         "O classificador da seção 10 lê, ao longo de cada caminho, "
         + "; ".join(
-            f"{a} → {b}: {' '.join(map(str, readings['z'][i][0]))} (z) e {' '.join(map(str, readings['pixels'][i][0]))} (pixels)"
+            f"{a} → {b}: {' '.join(map(str, readings['z'][i]))} (z) e {' '.join(map(str, readings['pixels'][i]))} (pixels)"
             for i, (a, b) in enumerate(pairs)
         )
-        + f". Nos {len(steps) - 2} pontos internos, a confiança média dele é {br_number(inner_confidence['z'], 2)} no "
-        f"caminho latente e {br_number(inner_confidence['pixels'], 2)} no de pixels: "
-        + (
-            "o caminho latente passa por imagens que ele lê com mais certeza que as sobreposições da mistura de pixels."
-            if latent_surer
-            else "ele lê as sobreposições da mistura de pixels com tanta ou mais certeza que o caminho latente."
-        )
+        + f". Um caminho que vai de um dígito ao outro sem passar por um terceiro muda de leitura uma vez só: "
+        f"{direct['z']} dos {len(pairs)} caminhos latentes e {direct['pixels']} dos {len(pairs)} de pixels fazem isso."
     )
 )
 
@@ -685,7 +701,7 @@ display(
 # Codificamos as imagens de teste **uma única vez** (seção 8) e reutilizamos as médias $\mu$ em todas as
 # análises. Para ver o espaço latente no plano usamos duas projeções: o **t-SNE**, não linear, que preserva
 # vizinhanças (inicializado por PCA, com taxa de aprendizado automática, menos iterações e uma
-# aproximação de Barnes-Hut mais grossa que o padrão: o mesmo desenho por um terço do custo — ver `tsne_2d`
+# aproximação de Barnes-Hut mais grossa que o padrão: um terço do custo, medido no README (Desempenho) — ver `tsne_2d`
 # em `vae_tools/analysis.py`), e a **PCA**, linear, que preserva variância e é a base dos controles
 # deslizantes da seção 14. O t-SNE usa, por padrão, metade das imagens de teste (`TSNE_SAMPLES`, sorteadas
 # com a semente): o custo dele cresce mais depressa que o número de pontos, e a acurácia de vizinhos
@@ -696,7 +712,7 @@ pca = PCA(random_state=SEED).fit(mu_test.numpy())
 pca_2d = pca.transform(mu_test.numpy())[:, :2]
 tsne_idx = torch.randperm(len(mu_test), generator=torch.Generator().manual_seed(SEED))[:TSNE_SAMPLES].numpy()
 tsne_2d = analysis.tsne_2d(mu_test[tsne_idx].numpy(), SEED)
-print(f"μ do teste: {tuple(mu_test.shape)}; t-SNE de {len(tsne_2d)} pontos; PCA com {pca.n_components_} componentes")
+print(f"μ do teste: {br_number(len(mu_test))} × {mu_test.shape[1]}; t-SNE de {br_number(len(tsne_2d))} pontos; PCA com {pca.n_components_} componentes")
 
 # %%
 ratios = pca.explained_variance_ratio_
@@ -716,6 +732,7 @@ show_figure(fig, "10_espaco_latente", FIGURES_DIR)
 n_90 = int(np.searchsorted(np.cumsum(ratios), 0.9) + 1)
 knn = {
     "t-SNE": analysis.knn_accuracy(tsne_2d, labels[tsne_idx]),
+    "μ, mesmas imagens do t-SNE": analysis.knn_accuracy(mu_test[tsne_idx].numpy(), labels[tsne_idx]),
     "PCA 2-D": analysis.knn_accuracy(pca_2d, labels),
     "μ": analysis.knn_accuracy(mu_test.numpy(), labels),
 }
@@ -723,8 +740,15 @@ display(
     Markdown(
         f"O VAE nunca viu um rótulo, mas os códigos separam os dígitos: um classificador de 5 vizinhos "
         f"(validação cruzada) acerta {br_number(100 * knn['μ'], 1)}% dos dígitos usando as {LATENT_DIM} "
-        f"dimensões de μ, {br_number(100 * knn['t-SNE'], 1)}% no plano do t-SNE e "
-        f"{br_number(100 * knn['PCA 2-D'], 1)}% no plano da PCA. As duas primeiras componentes principais "
+        f"dimensões de μ e {br_number(100 * knn['PCA 2-D'], 1)}% no plano da PCA. Nas {br_number(len(tsne_idx))} "
+        f"imagens do t-SNE, {br_number(100 * knn['t-SNE'], 1)}% no plano dele, contra "
+        f"{br_number(100 * knn['μ, mesmas imagens do t-SNE'], 1)}% nos μ das mesmas imagens: "
+        + (
+            "o plano do t-SNE guarda as vizinhanças que importam para o rótulo."
+            if knn["t-SNE"] >= knn["μ, mesmas imagens do t-SNE"] - 0.01
+            else "o plano do t-SNE perde parte das vizinhanças."
+        )
+        + f" As duas primeiras componentes principais "
         f"explicam {br_number(100 * ratios[0], 1)}% e {br_number(100 * ratios[1], 1)}% da variância de μ, e são "
         f"precisas {n_90} das {LATENT_DIM} componentes para chegar a 90%: a PCA achata num plano um código que "
         f"usa muitas direções, e por isso separa menos que o t-SNE."
@@ -898,7 +922,7 @@ for group in (iwae, iwae_large):
         stderr = values.std(ddof=1) / np.sqrt(len(values))
         gain = f"{br_number(diff, 2)} ± {br_number(paired, 2)}" if k > 1 else "—"
         print(
-            f"{k:6d} | {len(values):7d} | {br_number(values.mean(), 2):>18} | {br_number(stderr, 2):>11} | {gain:>20}"
+            f"{br_number(k):>6} | {br_number(len(values)):>7} | {br_number(values.mean(), 2):>18} | {br_number(stderr, 2):>11} | {gain:>20}"
         )
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -910,7 +934,7 @@ elbo_gap, elbo_gap_se = analysis.paired_difference(iwae_large[IWAE_LARGE_K], iwa
 bernoulli = (
     f"Com `BINARIZE=True` os pixels são 0 ou 1 e $p(x\\mid z)$ é uma verossimilhança de Bernoulli de verdade, "
     f"então o número é comparável com a literatura: obtivemos "
-    f"**{br_number(iwae_large[IWAE_LARGE_K].mean(), 2)} nats** com k = {IWAE_LARGE_K}, contra −86,76 nats "
+    f"**{br_number(iwae_large[IWAE_LARGE_K].mean(), 2)} nats** com k = {br_number(IWAE_LARGE_K)}, contra −86,76 nats "
     f"do VAE de uma camada estocástica de Burda et al. (2015) com k = 5.000 — uma rede maior treinada por "
     f"3.280 épocas, contra as nossas {epochs_done}."
     if BINARIZE
@@ -926,7 +950,7 @@ display(
         f"sobe {br_number(tightening, 2)} ± {br_number(tightening_se, 2)} nats por imagem. Pela identidade da "
         f"seção 4, a folga do ELBO é $D_{{KL}}(q(z\\mid x)\\,\\|\\,p(z\\mid x))$, a soma das lacunas de "
         f"aproximação e de amortização; o limite de importância mede quanto dessa folga já se vê — um limite "
-        f"inferior da folga total, que não separa as duas lacunas. Passar de k = 100 para k = {IWAE_LARGE_K} "
+        f"inferior da folga total, que não separa as duas lacunas. Passar de k = 100 para k = {br_number(IWAE_LARGE_K)} "
         f"(em {len(iwae_large_x)} imagens) ainda rende {br_number(large_gain, 2)} ± {br_number(large_gain_se, 2)} "
         f"nats: {'abaixo' if large_gain < CONVERGED_NATS else 'acima'} de {br_number(CONVERGED_NATS, 0)} nat, "
         f"{'o limite está perto de convergir' if large_gain < CONVERGED_NATS else 'o limite ainda não convergiu'}."
@@ -1012,7 +1036,7 @@ display(
         f"referência clássica de {br_number(REFERENCE_TEST_LOSS, 1)}, a diferença é de "
         f"{br_number(test['loss'] - REFERENCE_TEST_LOSS, 2)}. A validação terminou em "
         f"{br_number(history['val_loss'][-1], 2)}.\n"
-        f"- O limite de importância com k = {IWAE_LARGE_K} fica {br_number(elbo_gap, 2)} ± "
+        f"- O limite de importância com k = {br_number(IWAE_LARGE_K)} fica {br_number(elbo_gap, 2)} ± "
         f"{br_number(elbo_gap_se, 2)} nats acima do ELBO amostrado nas mesmas {len(iwae_large_x)} imagens: "
         f"um limite inferior da folga do ELBO neste modelo.\n"
         f"- O erro de reconstrução depende do dígito (do {easiest}, o mais fácil, ao {hardest}, o mais difícil) "

@@ -17,5 +17,6 @@ def test_image_grid_places_images_row_by_row():
 def test_br_number():
     assert br_number(652824) == "652.824"
     assert br_number(103.914, 2) == "103,91"
-    assert br_number(-0.5, 1) == "-0,5"
+    assert br_number(-0.5, 1) == "−0,5" and br_number(-12345.6, 1) == "−12.345,6"
+    assert br_number(0.25, None) == "0,25" and br_number(8.0, None) == "8" and br_number(12000, None) == "12.000"
     assert br_number(-0.04, 1) == "0,0" and br_number(-0.4) == "0"  # nunca "-0"

@@ -100,7 +100,9 @@ def elbo_per_image(model: vc.VAE, x: torch.Tensor, y=None, batch_size: int = vc.
     return torch.cat(parts).cpu().numpy()
 
 
-def gradient_estimators(model: vc.VAE, x: torch.Tensor, draws: int, seed: int) -> dict[str, np.ndarray]:
+def gradient_estimators(
+    model: vc.VAE, x: torch.Tensor, draws: int, seed: int, chunk: int = 50
+) -> dict[str, np.ndarray]:
     """Amostras de dois estimadores do mesmo gradiente, ∇_μ E_{q(z|x)}[log p(x|z)], para cada imagem:
 
     - reparametrização: ∇_μ log p(x | μ + σ·ε), ε ~ N(0, I);
@@ -108,16 +110,20 @@ def gradient_estimators(model: vc.VAE, x: torch.Tensor, draws: int, seed: int) -
     - função escore com linha de base: a mesma, com log p(x|z) menos a média das outras amostras
       (deixar a própria de fora mantém o estimador sem viés).
 
-    Os três são não viesados; devolve cada um como (draws, n, d)."""
+    Os três são não viesados; devolve cada um como (draws, n, d). As amostras são decodificadas em blocos
+    de `chunk` sorteios (a memória do gradiente cresce com o bloco, não com `draws`)."""
     model.eval()
     with torch.no_grad():
         mu, logvar = model.encode(x)
     std = torch.exp(0.5 * logvar)
     eps = torch.randn((draws, *mu.shape), generator=torch.Generator().manual_seed(seed)).to(x.device)
-    mu_draws = mu.expand(draws, *mu.shape).clone().requires_grad_(True)
-    log_px_z = -vc.reconstruction_bce(model.decode_logits(mu_draws + std * eps), x.expand(draws, *x.shape))
-    (reparam,) = torch.autograd.grad(log_px_z.sum(), mu_draws)
-    f = log_px_z.detach()[..., None]
+    reparam, values = [], []
+    for block in eps.split(chunk):
+        mu_draws = mu.expand(len(block), *mu.shape).clone().requires_grad_(True)
+        log_px_z = -vc.reconstruction_bce(model.decode_logits(mu_draws + std * block), x.expand(len(block), *x.shape))
+        reparam.append(torch.autograd.grad(log_px_z.sum(), mu_draws)[0])
+        values.append(log_px_z.detach())
+    reparam, f = torch.cat(reparam), torch.cat(values)[..., None]
     baseline = (f.sum(0) - f) / (draws - 1)
     score = eps / std  # ∇_μ log q(z|x) = (z − μ)/σ²
     return {

@@ -22,16 +22,29 @@ def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
     """Mostra a figura no notebook e, se `folder` for dado, salva-a também como `folder/name.png`."""
     import matplotlib.pyplot as plt
 
+    decimal_comma(fig)
     if folder is not None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         fig.savefig(Path(folder) / f"{name}.png", dpi=110, bbox_inches="tight")
     plt.show()
 
 
-def br_number(value: float, decimals: int = 0) -> str:
-    """Formata um número à brasileira: milhar com ponto, decimal com vírgula (12.345,6)."""
-    text = f"{round(value, decimals) + 0.0:,.{decimals}f}"  # + 0.0: nunca "-0,0"
-    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+def br_number(value: float, decimals: int | None = 0) -> str:
+    """Formata um número à brasileira: milhar com ponto, decimal com vírgula e o sinal de menos "−"
+    (−12.345,6). `decimals=None`: só as casas necessárias (0,25; 8)."""
+    text = f"{value:,g}" if decimals is None else f"{round(value, decimals) + 0.0:,.{decimals}f}"  # nunca "-0,0"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".").replace("-", "−")
+
+
+def decimal_comma(fig):
+    """Troca, em cada eixo numérico da figura, o ponto decimal do matplotlib pela vírgula (e o hífen pelo "−");
+    eixos com rótulos escritos à mão ficam como estão."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if isinstance(axis.get_major_formatter(), ScalarFormatter):
+                axis.set_major_formatter(FuncFormatter(lambda value, _: br_number(value, None)))
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

@@ -11,6 +11,7 @@ from tqdm.notebook import tqdm as notebook_tqdm
 import vae_core as vc
 from vae_tools import checkpoints
 from vae_tools.checkpoints import RunPlan, restore_checkpoint, save_checkpoint, shown
+from vae_tools.figures import br_number
 
 
 class Checkpointer:
@@ -51,6 +52,9 @@ def snapshotter(model, snapshot_x: torch.Tensor, every: int, num_epochs: int):
     return take
 
 
+BAR_FORMAT = "{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"  # sem a taxa do tqdm (ponto decimal)
+
+
 class Progress:
     """Barra de progresso (tqdm). No Jupyter é um widget que, ao fechar, é trocado por uma linha de texto
     com o estado final: quem lê o notebook guardado (GitHub, HTML) vê "20/20", não um "0%" congelado."""
@@ -60,10 +64,10 @@ class Progress:
 
         self.handle = None
         if enabled and issubclass(tqdm, notebook_tqdm):
-            self.bar = tqdm(total=total, initial=done, desc=description, display=False)
+            self.bar = tqdm(total=total, initial=done, desc=description, display=False, bar_format=BAR_FORMAT)
             self.handle = display(self.bar.container, display_id=True)
         else:
-            self.bar = tqdm(total=total, initial=done, desc=description, disable=not enabled)
+            self.bar = tqdm(total=total, initial=done, desc=description, disable=not enabled, bar_format=BAR_FORMAT)
 
     def advance(self, postfix: str = ""):
         self.bar.set_postfix_str(postfix, refresh=False)
@@ -133,7 +137,9 @@ def _fit(plan: RunPlan, model, optimizer, generator, history: dict, data: tuple,
     bar = Progress(plan.num_epochs, len(history["train_loss"]), progress)
 
     def advance(epoch: int, history: dict):
-        bar.advance(f"treino={history['train_loss'][-1]:.2f}, val={history['val_loss'][-1]:.2f}")
+        bar.advance(
+            f"treino {br_number(history['train_loss'][-1], 2)}, validação {br_number(history['val_loss'][-1], 2)}"
+        )
 
     callbacks = [*([snapshots] if snapshots else []), checkpointer, advance]
     try:
