@@ -333,7 +333,7 @@ display(
         f"**As amostras.** A menor distância de Fréchet é a de "
         f"{lab.verdict(m['fd'], [f'z = {z}' for z in sizes], fd_band, decimals=1)}; a maior fração lida com "
         f"confiança ≥ 0,9 ({br_number(100 * m['confident'].max(), 1)}%) é a de "
-        f"{lab.verdict(100 * m['confident'], [f'z = {z}' for z in sizes], 100 * conf_band, False, 1)} pontos. "
+        f"{lab.verdict(100 * m['confident'], [f'z = {z}' for z in sizes], 100 * conf_band, False, 1, ' pontos')}. "
         + (
             "Pela distância de Fréchet, o tamanho que gera melhor não é o de menor −ELBO."
             if abs(m["fd"][best] - m["fd"].min()) > fd_band
@@ -454,7 +454,7 @@ display(
         + "Nas amostras, a "
         f"menor distância de Fréchet é a de {lab.verdict(b['fd'], beta_names, fd_band, decimals=1)}, e a maior "
         f"fração lida com confiança ≥ 0,9 ({br_number(100 * b['confident'].max(), 1)}%) é a de "
-        f"{lab.verdict(100 * b['confident'], beta_names, 100 * conf_band, False, 1)} pontos"
+        f"{lab.verdict(100 * b['confident'], beta_names, 100 * conf_band, False, 1, ' pontos')}"
         + (
             ": pela distância de Fréchet, o β que gera melhor não é o de menor −ELBO."
             if abs(b["fd"][best_b] - b["fd"].min()) > fd_band

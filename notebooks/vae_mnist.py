@@ -356,8 +356,16 @@ display(
             else ""
         )
         + f"Com os pesos finais, medidos nas duas partições inteiras, validação − treino = {br_number(gap, 2)} ± "
-        f"{br_number(gap_se, 2)} nats por imagem (erro padrão), {'abaixo' if gap + 2 * gap_se < OVERFIT_NATS else 'não abaixo'} "
-        f"dos {br_number(OVERFIT_NATS, 1)} nats a partir dos quais falaríamos em sobreajuste."
+        f"{br_number(gap_se, 2)} nats por imagem (erro padrão); tomando {br_number(OVERFIT_NATS, 1)} nats como o "
+        f"limiar de sobreajuste, "
+        + (
+            "o intervalo de dois erros padrão fica todo abaixo dele: sem sinal de sobreajuste."
+            if gap + 2 * gap_se < OVERFIT_NATS
+            else "o intervalo de dois erros padrão fica todo acima dele: há sobreajuste."
+            if gap - 2 * gap_se > OVERFIT_NATS
+            else f"o intervalo de dois erros padrão ({br_number(gap - 2 * gap_se, 2)} a {br_number(gap + 2 * gap_se, 2)}) "
+            "o contém: com estas imagens, não dá para dizer se há sobreajuste."
+        )
     )
 )
 
@@ -516,7 +524,9 @@ sources = {
 }
 sources = {name: torch.as_tensor(images).reshape(n_quality, -1) for name, images in sources.items()}
 scores = {name: quality.measure_images(classifier, images, reference) for name, images in sources.items()}
-recon_read = (digits.read(classifier, sources["reconstruções (de μ, treino)"])[0] == data.train_y[:n_quality].numpy()).mean()
+recon_read = (
+    digits.read(classifier, sources["reconstruções (de μ, treino)"])[0] == data.train_y[:n_quality].numpy()
+).mean()
 sources = {name: sources[name] for name in (f"mistura de {MIXTURE_COMPONENTS} gaussianas", "prior N(0, I)")}
 display(
     Markdown(
@@ -589,7 +599,9 @@ blur_m, noise_m = scores["treino desfocado (σ = 1 pixel)"], scores["treino com 
 legible_64 = int((digits.read(classifier, torch.as_tensor(samples).reshape(64, -1))[1] >= quality.CONFIDENCE).sum())
 mixture_better = mix_m["frechet_distance"] < prior_m["frechet_distance"]
 hole_drop = prior_confident[~in_hole].mean() - prior_confident[in_hole].mean()
-hole_se = np.sqrt(sum(p.mean() * (1 - p.mean()) / len(p) for p in (prior_confident[in_hole], prior_confident[~in_hole])))
+hole_se = np.sqrt(
+    sum(p.mean() * (1 - p.mean()) / len(p) for p in (prior_confident[in_hole], prior_confident[~in_hole]))
+)
 precision_loss, recall_loss = recon_m["precision"] - prior_m["precision"], recon_m["recall"] - prior_m["recall"]
 blur_paradox = blur_m["frechet_distance"] > prior_m["frechet_distance"] and (
     blur_m["confident_fraction"] > prior_m["confident_fraction"]
@@ -616,7 +628,7 @@ display(
             if blur_paradox
             else "\n\n"
         )
-        f"Sortear $z$ da mistura em vez do *prior* {'baixa' if mixture_better else 'sobe'} a distância de Fréchet "
+        + f"Sortear $z$ da mistura em vez do *prior* {'baixa' if mixture_better else 'sobe'} a distância de Fréchet "
         f"para {br_number(mix_m['frechet_distance'], 1)} e {'sobe' if mix_m['confident_fraction'] > prior_m['confident_fraction'] else 'baixa'} "
         f"a fração lida com confiança para {br_number(100 * mix_m['confident_fraction'], 1)}%"
         + (
@@ -682,7 +694,11 @@ readings = {
     kind: [digits.read(classifier, torch.as_tensor(p).reshape(len(steps), -1))[0] for p in paths]
     for kind, paths in (("z", decoded_paths), ("pixels", pixel_paths))
 }
-direct = {kind: sum(int((np.diff(r) != 0).sum() == 1) for r in read) for kind, read in readings.items()}
+direct = {
+    kind: sum(int(r[0] == a and r[-1] == b and (np.diff(r) != 0).sum() == 1) for r, (a, b) in zip(read, pairs))
+    for kind, read in readings.items()
+}
+misread_ends = [f"{b} (lida como {r[-1]})" for r, (a, b) in zip(readings["z"], pairs) if r[-1] != b]
 display(
     Markdown(
         "O classificador da seção 10 lê, ao longo de cada caminho, "
@@ -690,8 +706,16 @@ display(
             f"{a} → {b}: {' '.join(map(str, readings['z'][i]))} (z) e {' '.join(map(str, readings['pixels'][i]))} (pixels)"
             for i, (a, b) in enumerate(pairs)
         )
-        + f". Um caminho que vai de um dígito ao outro sem passar por um terceiro muda de leitura uma vez só: "
-        f"{direct['z']} dos {len(pairs)} caminhos latentes e {direct['pixels']} dos {len(pairs)} de pixels fazem isso."
+        + f". Um caminho que vai de um dígito ao outro sem passar por um terceiro começa num, termina no outro e "
+        f"muda de leitura uma vez só: {direct['z']} dos {len(pairs)} caminhos latentes e {direct['pixels']} dos "
+        f"{len(pairs)} de pixels fazem isso."
+        + (
+            " Nas pontas do caminho latente estão reconstruções, não as imagens: a reconstrução de "
+            + ", ".join(misread_ends)
+            + " já não é lida como o dígito original."
+            if misread_ends
+            else ""
+        )
     )
 )
 
@@ -712,7 +736,9 @@ pca = PCA(random_state=SEED).fit(mu_test.numpy())
 pca_2d = pca.transform(mu_test.numpy())[:, :2]
 tsne_idx = torch.randperm(len(mu_test), generator=torch.Generator().manual_seed(SEED))[:TSNE_SAMPLES].numpy()
 tsne_2d = analysis.tsne_2d(mu_test[tsne_idx].numpy(), SEED)
-print(f"μ do teste: {br_number(len(mu_test))} × {mu_test.shape[1]}; t-SNE de {br_number(len(tsne_2d))} pontos; PCA com {pca.n_components_} componentes")
+print(
+    f"μ do teste: {br_number(len(mu_test))} × {mu_test.shape[1]}; t-SNE de {br_number(len(tsne_2d))} pontos; PCA com {pca.n_components_} componentes"
+)
 
 # %%
 ratios = pca.explained_variance_ratio_

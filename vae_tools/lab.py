@@ -177,13 +177,15 @@ def measure_samples(run: Run, classifier, reference, n: int, seed: int, labels: 
     return run.metrics
 
 
-def verdict(values, labels: list[str], band: float, lower_is_better: bool = True, decimals: int = 2) -> str:
+def verdict(
+    values, labels: list[str], band: float, lower_is_better: bool = True, decimals: int = 2, unit: str = ""
+) -> str:
     """A melhor execução numa medida e as que empatam com ela dentro da faixa de ruído `band`, numa frase."""
     values = np.asarray(values)
     best = int(np.argmin(values) if lower_is_better else np.argmax(values))
     tied = [labels[i] for i in ties(values, band, best) if i != best]
     others = [label for i, label in enumerate(labels) if i != best]
-    faixa = f"a faixa das sementes ({br_number(band, decimals)})"
+    faixa = f"a faixa das sementes ({br_number(band, decimals)}{unit})"
     if tied:
         return f"{labels[best]}, empatada com {', '.join(tied)} dentro d{faixa}"
     return f"{labels[best]}, à frente de {', '.join(others)} por mais que {faixa}"
