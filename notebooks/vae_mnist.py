@@ -514,20 +514,18 @@ mixture = GaussianMixture(MIXTURE_COMPONENTS, covariance_type="full", random_sta
 z_prior = torch.randn(n_quality, LATENT_DIM, generator=torch.Generator().manual_seed(SEED)).numpy()
 z_mixture = analysis.sample_mixture(mixture, n_quality, SEED)
 real_train = mnist.to_model_input(data.train_x[:n_quality], device)  # fora da referência, como as amostras
-sources = {
-    "imagens de treino (o piso da distância)": real_train,
-    "reconstruções (de μ, treino)": vc.reconstruct(model, real_train),
-    f"mistura de {MIXTURE_COMPONENTS} gaussianas": vc.decode_latent(model, z_mixture),
-    "prior N(0, I)": vc.decode_latent(model, z_prior),
-    "treino desfocado (σ = 1 pixel)": quality.gaussian_blur(real_train, 1.0),
-    "treino com ruído (σ = 0,25)": quality.add_gaussian_noise(real_train, 0.25, SEED),
+sources = {  # cada conjunto é gerado na hora de ser medido: um só fica na memória por vez
+    "imagens de treino (o piso da distância)": lambda: real_train,
+    "reconstruções (de μ, treino)": lambda: vc.reconstruct(model, real_train),
+    f"mistura de {MIXTURE_COMPONENTS} gaussianas": lambda: vc.decode_latent(model, z_mixture),
+    "prior N(0, I)": lambda: vc.decode_latent(model, z_prior),
+    "treino desfocado (σ = 1 pixel)": lambda: quality.gaussian_blur(real_train, 1.0),
+    "treino com ruído (σ = 0,25)": lambda: quality.add_gaussian_noise(real_train, 0.25, SEED),
 }
-sources = {name: torch.as_tensor(images).reshape(n_quality, -1) for name, images in sources.items()}
-scores = {name: quality.measure_images(classifier, images, reference) for name, images in sources.items()}
-recon_read = (
-    digits.read(classifier, sources["reconstruções (de μ, treino)"])[0] == data.train_y[:n_quality].numpy()
-).mean()
-sources = {name: sources[name] for name in (f"mistura de {MIXTURE_COMPONENTS} gaussianas", "prior N(0, I)")}
+scores = {
+    name: quality.measure_images(classifier, torch.as_tensor(make()).reshape(n_quality, -1), reference)
+    for name, make in sources.items()
+}
 display(
     Markdown(
         markdown_table(
@@ -563,16 +561,17 @@ log_density = {
     for name, z in [("códigos do treino (μ)", mu_train[:n_quality]), ("mistura", z_mixture), ("prior", z_prior)]
 }
 hole = np.percentile(log_density["códigos do treino (μ)"], 5)  # abaixo disso: só 5% dos códigos reais
-prior_confident = digits.read(classifier, sources["prior N(0, I)"])[1] >= quality.CONFIDENCE
+prior_images = torch.as_tensor(vc.decode_latent(model, z_prior)).reshape(n_quality, -1)
+prior_confident = digits.read(classifier, prior_images)[1] >= quality.CONFIDENCE
 density = log_density["prior"]
 in_hole = density < hole
 emptiest, densest = np.argsort(density)[:10], np.argsort(-density)[:10]
 rows = [
     ("reais (teste)", test_x[:10].cpu().numpy()),
-    ("mistura", sources[f"mistura de {MIXTURE_COMPONENTS} gaussianas"][:10].numpy()),
-    ("prior", sources["prior N(0, I)"][:10].numpy()),
-    ("prior: z mais denso", sources["prior N(0, I)"][densest].numpy()),
-    ("prior: z mais vazio", sources["prior N(0, I)"][emptiest].numpy()),
+    ("mistura", vc.decode_latent(model, z_mixture[:10]).reshape(10, -1)),
+    ("prior", prior_images[:10].numpy()),
+    ("prior: z mais denso", prior_images[densest].numpy()),
+    ("prior: z mais vazio", prior_images[emptiest].numpy()),
 ]
 fig = plt.figure(figsize=(15, 5.2))
 cells = fig.add_gridspec(1, 2, width_ratios=[1.9, 1])
@@ -596,6 +595,7 @@ prior_m, mix_m = scores["prior N(0, I)"], scores[f"mistura de {MIXTURE_COMPONENT
 reference_confident = (digits.read(classifier, test_x[:n_quality])[1] >= quality.CONFIDENCE).mean()
 recon_m, floor_m = scores["reconstruções (de μ, treino)"], scores["imagens de treino (o piso da distância)"]
 blur_m, noise_m = scores["treino desfocado (σ = 1 pixel)"], scores["treino com ruído (σ = 0,25)"]
+recon_read = (digits.read(classifier, vc.reconstruct(model, real_train))[0] == data.train_y[:n_quality].numpy()).mean()
 legible_64 = int((digits.read(classifier, torch.as_tensor(samples).reshape(64, -1))[1] >= quality.CONFIDENCE).sum())
 mixture_better = mix_m["frechet_distance"] < prior_m["frechet_distance"]
 hole_drop = prior_confident[~in_hole].mean() - prior_confident[in_hole].mean()

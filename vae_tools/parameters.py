@@ -63,11 +63,29 @@ def default_num_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+MMAP_THRESHOLD = 4 * 2**20  # blocos a partir de 4 MiB vêm do mmap e voltam ao sistema quando liberados
+
+
+def return_big_blocks_to_the_system():
+    """Fixa o limiar de mmap do alocador do C (glibc) em 4 MiB. Sem isso o limiar cresce sozinho até 32 MiB
+    e os tensores grandes liberados ficam retidos no heap: medido no relatório, o pico de memória cai de
+    1,44 para 1,16 GB. Os lotes do treino (menores) não mudam de caminho. Fora da glibc, não faz nada."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(-3, MMAP_THRESHOLD)  # -3: M_MMAP_THRESHOLD
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
 def seed_everything(seed: int, num_threads: int | None = None) -> int:
-    """Semeia Python, NumPy e torch e fixa o número de threads (necessário para reprodutibilidade).
+    """Semeia Python, NumPy e torch, fixa o número de threads (necessário para reprodutibilidade) e faz os
+    blocos grandes de memória voltarem ao sistema quando liberados (`return_big_blocks_to_the_system`).
 
     Devolve o número de threads usado.
     """
+    return_big_blocks_to_the_system()
     num_threads = num_threads or default_num_threads()
     torch.set_num_threads(num_threads)
     random.seed(seed)

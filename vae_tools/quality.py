@@ -25,7 +25,7 @@ import vae_core as vc
 from vae_tools.classifier import NUM_CLASSES, DigitClassifier, embed
 
 CONFIDENCE = 0.9  # limiar de "lida com confiança"
-DISTANCE_BLOCK = 1024  # linhas por bloco de torch.cdist: 1.024 × 10.000 distâncias ≈ 40 MB
+DISTANCE_BLOCK = 256  # linhas por bloco de torch.cdist: 256 × 10.000 distâncias ≈ 10 MB (e as cópias internas)
 
 
 # ---------------------------------------------------------------- distância de Fréchet
@@ -182,14 +182,16 @@ def measure_images(classifier: DigitClassifier, images: torch.Tensor, reference:
 # ---------------------------------------------------------------- degradações de calibração
 
 
-def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, sigma: float, block: int = 1000) -> torch.Tensor:
     """Imagens (N, 784) desfocadas por um núcleo gaussiano de desvio `sigma` pixels (largura 2⌈3σ⌉ + 1,
-    bordas refletidas); floats (N, 784) em [0, 1]."""
+    bordas refletidas); floats (N, 784) em [0, 1]. Em blocos de `block` imagens: a convolução de um lote
+    inteiro de 10.000 imagens chega a centenas de MB de memória de trabalho."""
     from torchvision.transforms.functional import gaussian_blur as blur
 
     x = vc.to_float(images).reshape(-1, 1, vc.IMAGE_SIDE, vc.IMAGE_SIDE)
     size = 2 * math.ceil(3 * sigma) + 1
-    return blur(x, [size, size], [sigma, sigma]).reshape(len(x), -1).clamp(0, 1)
+    parts = [blur(part, [size, size], [sigma, sigma]) for part in x.split(block)]
+    return torch.cat(parts).reshape(len(x), -1).clamp(0, 1)
 
 
 def add_gaussian_noise(images: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
