@@ -502,8 +502,10 @@ show_figure(fig, "07_amostras_prior", FIGURES_DIR)
 # (desfoque e ruído) dão a escala. Todas vêm de fora da referência, como as amostras: uma imagem de teste
 # degradada ficaria ao lado da sua própria original e pareceria melhor do que é.
 
-# %% tags=["nbval-check-output"]
+# %% tags=["nbval-ignore-output"]
 classifier, classifier_info = digits.load_or_train_classifier(data, CHECKPOINT_DIR, device, PROGRESS, SEED)
+
+# %% tags=["nbval-check-output"]
 print(f"Acurácia do classificador no teste: {br_number(100 * classifier_info['test_accuracy'], 2)}%")
 
 # %%
@@ -526,6 +528,8 @@ scores = {
     name: quality.measure_images(classifier, torch.as_tensor(make()).reshape(n_quality, -1), reference)
     for name, make in sources.items()
 }
+
+# %% tags=["remove-input"] jupyter={"source_hidden": true}
 display(
     Markdown(
         markdown_table(

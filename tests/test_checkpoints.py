@@ -137,7 +137,7 @@ def test_conditional_and_unconditional_checkpoints_refuse_each_other(tmp_path, s
         checkpoints.plan_run(params | {"ARCH": asked, "SKIP_TRAINING": True})
     message = str(error.value)
     assert f"ARCH: checkpoint {saved!r}, parâmetro {asked!r}" in message
-    assert "VAE condicional (cvae), que recebe o rótulo de cada imagem" in message
+    assert "condicional (cvae), que recebe o rótulo de cada imagem" in message
     assert "os pesos de um não servem ao outro" in message and path.read_bytes() == before
 
 
