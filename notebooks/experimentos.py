@@ -165,7 +165,7 @@ print(f"Classificador: {br_number(100 * classifier_info['test_accuracy'], 2)}% d
 # A mesma configuração de referência, com sementes diferentes: a diferença entre elas é o que uma
 # comparação pode atribuir ao acaso.
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 seed_runs, seeds, s = lab.compare(runs, groups["sementes"], "SEED")
 band = lab.noise_band(runs, groups["sementes"], "test_loss")
 fd_band = lab.noise_band(runs, groups["sementes"], "fd")
@@ -214,7 +214,7 @@ display(
 # $k$ amostras (Burda et al., 2015), comparado ao ELBO **nas mesmas imagens**, mostra quanto o ELBO
 # subestima $\log p(x)$ em cada tamanho.
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 latent, sizes, m = lab.compare(runs, groups["latente"], "LATENT_DIM")
 display(
     Markdown(
@@ -352,7 +352,7 @@ display(
 # al., 2017) — e só β = 1 minimiza o −ELBO. Na figura, cada reta tracejada passa pelo ponto de um β e
 # reúne todos os pontos com o mesmo −ELBO que ele.
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 beta_runs, betas, b = lab.compare(runs, groups["beta"], "BETA")
 display(
     Markdown(
@@ -471,7 +471,7 @@ display(
 # $\log\sigma^2$; o decodificador é o espelho, com convoluções transpostas. As convoluções compartilham
 # pesos entre posições da imagem, então o modelo é bem menor, mas cada peso trabalha em todas as posições.
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 arch_runs, archs, a = lab.compare(runs, groups["arquitetura"], "ARCH")
 display(
     Markdown(
@@ -834,7 +834,7 @@ show_figure(fig, "lab_10_condicional_controles", FIGURES_DIR)
 # época; as quatro últimas colunas medem as amostras de $z \sim \mathcal{N}(0, I)$ (o condicional, com os
 # rótulos nas proporções do teste).
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 display(
     Markdown(
         markdown_table(

@@ -529,7 +529,7 @@ scores = {
     for name, make in sources.items()
 }
 
-# %% tags=["remove-input"] jupyter={"source_hidden": true}
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
 display(
     Markdown(
         markdown_table(
