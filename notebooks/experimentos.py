@@ -555,23 +555,10 @@ base_runs = [runs[name] for name in groups["condicional"] if not runs[name].cond
 test_labels = test_y.cpu().numpy()
 frequencies = np.bincount(test_labels, minlength=10) / len(test_labels)
 label_entropy = -(frequencies * np.log(frequencies)).sum()  # H(Y), em nats
-per_class = QUALITY_SAMPLES // 10
-asked = np.repeat(np.arange(10), per_class)
-class_refs = {d: quality.make_reference(classifier, test_x[test_y == d][:per_class]) for d in range(10)}
-conditional = {}
-for run in cond_runs:
-    images = torch.as_tensor(vc.sample_images(run.model, len(asked), SEED, asked)).reshape(len(asked), -1)
-    read = digits.read(classifier, images)[0]
-    conditional[run.name] = {
-        "accuracy": (read == asked).mean(),
-        "per_digit": np.array([(read[asked == d] == d).mean() for d in range(10)]),
-        "fd_per_digit": np.array(
-            [
-                quality.frechet_distance(class_refs[d].features, digits.embed(classifier, images[asked == d])[0])
-                for d in range(10)
-            ]
-        ),
-    }
+conditional = {
+    run.name: lab.conditional_quality(run.model, classifier, test_x, test_y, QUALITY_SAMPLES // 10, SEED)
+    for run in cond_runs
+}
 rows = []
 for cond, base in zip(cond_runs, base_runs):
     elbo_diff, elbo_se = analysis.paired_difference(-cond.details["elbo"], -base.details["elbo"])
@@ -794,7 +781,7 @@ accuracy = conditional[cond_run.name]
 display(
     Markdown(
         f"**Acerto condicional.** Com z = {cond_model.latent_dim}, {br_number(100 * accuracy['accuracy'], 1)}% das "
-        f"{br_number(len(asked))} amostras são lidas como o dígito pedido (de {br_number(100 * accuracy['per_digit'].min(), 1)}% "
+        f"{br_number(accuracy['samples'])} amostras são lidas como o dígito pedido (de {br_number(100 * accuracy['per_digit'].min(), 1)}% "
         f"no {int(accuracy['per_digit'].argmin())} a {br_number(100 * accuracy['per_digit'].max(), 1)}% no "
         f"{int(accuracy['per_digit'].argmax())}).\n\n"
         + "\n\n".join(nats_text)
