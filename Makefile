@@ -1,19 +1,20 @@
 # Alvos do projeto. Tudo roda no ambiente virtual .venv, criado na primeira vez.
-# Uso: make report [PARAMS="-p NUM_EPOCHS 5"] | make experiments [PARAMS='-y "LATENT_SIZES: [2, 20]"'] | make test | make help
+# Uso: make report [PARAMS="-p NUM_EPOCHS 5"] | make avaliacao [PARAMS=…] | make experiments | make test | make help
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SHARED_MNIST := $(abspath ../shared/data/MNIST/raw)
 NOTEBOOK := notebooks/vae_mnist.ipynb
+EVALUATION := notebooks/avaliacao.ipynb
 LAB := notebooks/experimentos.ipynb
 REPORTS := reports
 PARAMS ?=
 
-.PHONY: help setup data report experiments site docs test notebook bench bench-lab clean
+.PHONY: help setup data report avaliacao experiments classificador site docs test notebook bench bench-lab clean
 
 help:  ## lista os alvos
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(BIN)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,17 +29,28 @@ data:  ## liga data/MNIST/raw à cópia local ../shared/data/MNIST/raw, se ela e
 		mkdir -p data/MNIST && ln -s $(SHARED_MNIST) data/MNIST/raw && \
 		echo "data/MNIST/raw -> $(SHARED_MNIST)"; fi
 
-report: setup data  ## executa o relatório headless em reports/: notebook, HTML e as figuras em PNG
+report: setup data  ## executa o capítulo (treina ou reutiliza o modelo) em reports/: notebook, HTML e figuras em PNG
 	mkdir -p $(REPORTS)
 	$(BIN)/papermill $(NOTEBOOK) $(REPORTS)/vae_mnist.ipynb -p FIGURES_DIR $(CURDIR)/$(REPORTS)/figuras $(PARAMS)
 	$(BIN)/python -m vae_tools.publish html $(REPORTS)/vae_mnist.ipynb
-	@echo "Relatório: $(REPORTS)/vae_mnist.ipynb, $(REPORTS)/vae_mnist.html e $(REPORTS)/figuras/*.png"
+	@echo "Capítulo: $(REPORTS)/vae_mnist.ipynb, $(REPORTS)/vae_mnist.html e $(REPORTS)/figuras/*.png"
+
+avaliacao: setup data  ## avalia o modelo do capítulo (rode make report antes, com os mesmos PARAMS) em reports/
+	mkdir -p $(REPORTS)
+	$(BIN)/papermill $(EVALUATION) $(REPORTS)/avaliacao.ipynb -p FIGURES_DIR $(CURDIR)/$(REPORTS)/figuras $(PARAMS)
+	$(BIN)/python -m vae_tools.publish html $(REPORTS)/avaliacao.ipynb
+	@echo "Avaliação: $(REPORTS)/avaliacao.ipynb, $(REPORTS)/avaliacao.html e $(REPORTS)/figuras/aval_*.png"
 
 experiments: setup data  ## executa o laboratório (tamanho latente, β, arquitetura) em reports/: notebook, HTML e PNGs
 	mkdir -p $(REPORTS)
 	$(BIN)/papermill $(LAB) $(REPORTS)/experimentos.ipynb -p FIGURES_DIR $(CURDIR)/$(REPORTS)/figuras $(PARAMS)
 	$(BIN)/python -m vae_tools.publish html $(REPORTS)/experimentos.ipynb
 	@echo "Laboratório: $(REPORTS)/experimentos.ipynb, $(REPORTS)/experimentos.html e $(REPORTS)/figuras/lab_*.png"
+
+# O classificador de dígitos é a régua das medidas de qualidade (como a Inception da FID): os pesos vêm no
+# repositório e só mudam por este alvo; depois dele, atualize CLASSIFIER_SHA256 em tests/test_classifier.py.
+classificador: setup data  ## treina de novo o classificador de dígitos (semente 42) em vae_tools/classificador.pt
+	$(BIN)/python -m vae_tools.classifier
 
 site: setup  ## constrói o site do curso (MkDocs Material, sem rede) em build/site a partir dos notebooks guardados
 	$(BIN)/python -m vae_tools.publish site
@@ -47,24 +59,25 @@ site: setup  ## constrói o site do curso (MkDocs Material, sem rede) em build/s
 
 docs: report  ## copia para docs/ as figuras mostradas no README (de uma execução padrão)
 	mkdir -p docs
-	cp $(REPORTS)/figuras/10_espaco_latente.png $(REPORTS)/figuras/14_variedade_2d.png docs/
+	$(MAKE) avaliacao
+	cp $(REPORTS)/figuras/08_espaco_latente.png $(REPORTS)/figuras/aval_05_variedade_2d.png docs/
 
 test: setup data  ## roda todos os testes (ruff, unitários, jupytext, papermill, navegador, nbval)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest tests \
-		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOK)
+		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg $(NOTEBOOK) $(EVALUATION)
 
-# O relatório treina do zero em build/checkpoints-notebook (o notebook guardado mostra um treino de verdade);
-# o laboratório usa checkpoints/ e só treina o que ainda não foi treinado (make experiments antes).
-notebook: setup data  ## reexecuta os dois notebooks pareados com os parâmetros padrão (para commitar)
-	$(BIN)/jupytext --sync notebooks/vae_mnist.py notebooks/experimentos.py
-	mkdir -p build/checkpoints-notebook  # os VAEs treinam do zero; o classificador de dígitos fica
-	find build/checkpoints-notebook -name '*.pt' ! -name 'classificador-*' -delete
+# O capítulo treina do zero em build/checkpoints-notebook (o notebook guardado mostra um treino de verdade) e a
+# avaliação lê esse modelo; o laboratório usa checkpoints/ e só treina o que ainda não foi treinado.
+notebook: setup data  ## reexecuta os três notebooks pareados com os parâmetros padrão (para commitar)
+	$(BIN)/jupytext --sync notebooks/vae_mnist.py notebooks/avaliacao.py notebooks/experimentos.py
+	mkdir -p build/checkpoints-notebook  # os VAEs treinam do zero (o classificador vem no repositório)
+	find build/checkpoints-notebook -name '*.pt' -delete
 	VAE_MNIST_CHECKPOINT_DIR=$(CURDIR)/build/checkpoints-notebook $(BIN)/jupyter nbconvert --to notebook \
-		--execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK)
+		--execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK) $(EVALUATION)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(LAB)
-	$(BIN)/jupytext --sync $(NOTEBOOK) $(LAB)
+	$(BIN)/jupytext --sync $(NOTEBOOK) $(EVALUATION) $(LAB)
 
 bench: setup data  ## mede época (clássico × projeto × piso) e o relatório inteiro (tempo e RSS)
 	$(BIN)/python benchmarks/bench_epoch.py

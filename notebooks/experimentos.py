@@ -90,6 +90,7 @@ from scipy.stats import spearmanr
 import vae_core as vc
 from vae_tools import analysis, lab, mnist, quality
 from vae_tools import classifier as digits
+from vae_tools.checkpoints import Action
 from vae_tools.explorer import ConditionalExplorer, conditional_traversal
 from vae_tools.figures import br_number, image_grid, markdown_table, show_figure
 from vae_tools.parameters import LAB_PARAMETER_NAMES, resolve_device, seed_everything, validate_lab_params
@@ -105,7 +106,7 @@ display(
     Markdown(
         markdown_table(
             ["execução (checkpoint)", "comparações", "o que será feito"],
-            [[f"`{n}`", ", ".join(comparisons[n]), run.plan.action] for n, run in runs.items()],
+            [[f"`{n}`", ", ".join(comparisons[n]), run.plan.action.label] for n, run in runs.items()],
         )
     )
 )
@@ -139,7 +140,7 @@ lab.train_all(runs, splits, device, PROGRESS)
 train_wall = time.perf_counter() - train_start
 for run in runs.values():
     lab.measure(run, splits[run.params["SEED"]], test_x, test_y, IWAE_K, IWAE_SIZE, SEED)
-trained_now = [run for run in runs.values() if run.plan.action != "reutilizar"]
+trained_now = [run for run in runs.values() if run.plan.action is not Action.REUSE]
 print(
     f"Treinadas agora: {len(trained_now)}; reutilizadas: {len(runs) - len(trained_now)}; "
     f"tempo desta célula: {br_number(train_wall)} s"

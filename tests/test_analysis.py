@@ -111,15 +111,15 @@ def test_elbo_per_image_averages_to_evaluate(trained):
 def test_gradient_estimators_agree_on_the_mean_and_reparametrization_has_less_variance(trained):
     model, x = trained
     grads = analysis.gradient_estimators(model, x[:4], draws=4000, seed=0)
-    assert set(grads) == {"reparametrização", "escore", "escore com linha de base"}
-    reparam = grads["reparametrização"]
+    assert set(grads) == {"reparameterization", "score", "score_baseline"}
+    reparam = grads["reparameterization"]
     assert reparam.shape == (4000, 4, model.latent_dim)
     # os três estimam o mesmo gradiente: médias iguais dentro de 4 erros padrão do escore
-    for name in ("escore", "escore com linha de base"):
+    for name in ("score", "score_baseline"):
         stderr = grads[name].std(0) / np.sqrt(len(grads[name]))
         assert (np.abs(grads[name].mean(0) - reparam.mean(0)) < 4 * stderr + 1e-3).mean() > 0.95
     variance = {name: g.var(0).mean() for name, g in grads.items()}
-    assert variance["reparametrização"] < variance["escore com linha de base"] < variance["escore"]
+    assert variance["reparameterization"] < variance["score_baseline"] < variance["score"]
 
 
 def test_dimension_traversal_moves_only_the_chosen_dimension(trained):
@@ -203,3 +203,58 @@ def test_sample_mixture_follows_the_fitted_mixture_and_repeats_with_the_seed():
     assert left.mean() == pytest.approx(0.75, abs=0.02)
     np.testing.assert_allclose(samples[left].std(0), [1, 0.5], rtol=0.05)
     np.testing.assert_allclose(samples[~left].mean(0), [5, 2], atol=0.1)
+
+
+def test_bernoulli_entropy_is_the_floor_of_the_bce():
+    x = torch.rand(6, vc.INPUT_DIM, generator=torch.Generator().manual_seed(1))
+    x[0] = (x[0] > 0.5).float()  # uma imagem binária: piso zero
+    floor = analysis.bernoulli_entropy(x)
+    assert floor[0] == 0 and (floor[1:] > 0).all()
+    exact = vc.reconstruction_bce(torch.logit(x.clamp(1e-6, 1 - 1e-6)), x).numpy()
+    assert exact == pytest.approx(floor, abs=1e-2)  # x̂ = x atinge o piso
+    worse = vc.reconstruction_bce(torch.zeros_like(x), x).numpy()  # x̂ = 0,5
+    assert (worse > floor + 1).all()
+
+
+def test_within_group_correlation_ignores_differences_between_groups():
+    groups = np.repeat([0, 1], 500)
+    a = np.random.default_rng(0).normal(size=1000) + 10 * groups
+    b = np.random.default_rng(1).normal(size=1000) + 10 * groups
+    assert np.corrcoef(a, b)[0, 1] > 0.9
+    assert abs(analysis.within_group_correlation(a, b, groups)) < 0.1
+
+
+def test_aggregate_log_density_is_the_mixture_of_the_posteriors():
+    rng = np.random.default_rng(0)
+    mu, logvar, z = rng.normal(size=(7, 3)), rng.normal(-1, 0.3, size=(7, 3)), rng.normal(size=(5, 3))
+    per_component = torch.distributions.Normal(torch.tensor(mu), torch.tensor(np.exp(0.5 * logvar)))
+    direct = torch.logsumexp(per_component.log_prob(torch.tensor(z)[:, None]).sum(-1), 1) - np.log(7)
+    assert analysis.aggregate_log_density(z, mu, logvar, block=2) == pytest.approx(direct.numpy(), abs=1e-9)
+
+
+def test_kl_split_adds_up_and_caps_the_information_at_log_n():
+    rng = np.random.default_rng(0)
+    mu = torch.tensor(rng.normal(0, 3, size=(400, 2)))
+    logvar = torch.full((400, 2), np.log(0.01), dtype=torch.float64)  # códigos bem separados
+    parts = analysis.kl_split(mu, logvar, seed=0)
+    info, mismatch = parts["information"].mean(), parts["prior_mismatch"].mean()
+    assert info <= np.log(400) + 1e-9 and info > 0.9 * np.log(400)
+    assert info + mismatch == pytest.approx(parts["kl"].mean(), rel=0.05)  # Monte Carlo da mesma KL
+    collapsed = analysis.kl_split(torch.zeros(400, 2), torch.zeros(400, 2), seed=0)  # q(z|x) = prior
+    assert collapsed["kl"].max() == pytest.approx(0) and abs(collapsed["information"].mean()) < 1e-9
+
+
+def test_by_quantile_and_knn_correct():
+    values = np.arange(100.0)
+    means, ses = analysis.by_quantile(values, values >= 50, bins=10)
+    assert means.tolist() == [0] * 5 + [1] * 5 and ses.tolist() == [0] * 10
+    points = np.concatenate([np.zeros((30, 2)), np.full((30, 2), 10.0)])
+    labels = np.repeat([0, 1], 30)
+    assert analysis.knn_correct(points, labels).all() and analysis.knn_accuracy(points, labels) == 1
+
+
+def test_bernoulli_draws_are_binary_with_the_given_means():
+    means = np.full((2000, 4), 0.25)
+    draws = analysis.bernoulli_draws(means, seed=0, draws=2)
+    assert draws.shape == (2, 2000, 4) and set(np.unique(draws)) == {0.0, 1.0}
+    assert draws.mean() == pytest.approx(0.25, abs=0.02) and (draws[0] != draws[1]).any()

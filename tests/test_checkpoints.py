@@ -16,7 +16,7 @@ from conftest import SESSION_CHECKPOINTS, TINY, RunsCode, losses, run_tiny, tiny
 
 import vae_core as vc
 from vae_tools import checkpoints, resources, training
-from vae_tools.checkpoints import CheckpointError
+from vae_tools.checkpoints import Action, CheckpointError
 from vae_tools.parameters import seed_everything
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def test_a_quick_run_never_replaces_a_longer_one(tiny_run):
     _, _, long_run = tiny_run(NUM_EPOCHS=3)
     before = long_run.path.read_bytes()
     _, _, quick = tiny_run(NUM_EPOCHS=1)
-    assert quick.action == "treinar" and quick.path != long_run.path
+    assert quick.action is Action.TRAIN and quick.path != long_run.path
     assert long_run.path.read_bytes() == before
 
 
@@ -74,7 +74,7 @@ def test_same_configuration_is_reused_without_training(tiny_run, monkeypatch):
     before = plan.path.read_bytes()
     monkeypatch.setattr(vc, "train_epoch", lambda *a, **k: pytest.fail("treinou de novo"))
     again, again_model, again_plan = tiny_run()
-    assert again_plan.action == "reutilizar" and "reutilizado" in again_plan.describe()
+    assert again_plan.action is Action.REUSE and "reutilizado" in again_plan.describe()
     assert again == history and plan.path.read_bytes() == before
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again_model.state_dict().values()))
 
@@ -92,7 +92,7 @@ def test_more_epochs_continue_a_shorter_run_which_stays_intact(tiny_run, tmp_pat
     _, _, short = tiny_run(NUM_EPOCHS=2)
     before = short.path.read_bytes()
     continued, continued_model, plan = tiny_run(NUM_EPOCHS=4)
-    assert plan.action == "continuar" and plan.source == short.path and plan.path.name.endswith("-e4.pt")
+    assert plan.action is Action.CONTINUE and plan.source == short.path and plan.path.name.endswith("-e4.pt")
     assert "da época 2 de" in plan.describe() and "fica intacto" in plan.describe()
     assert short.path.read_bytes() == before
     assert losses(continued) == losses(straight)
@@ -354,7 +354,7 @@ def test_a_disk_that_fills_during_training_stops_cleanly_and_keeps_the_last_chec
     assert sorted(p.name for p in disk.iterdir()) == [".vae.pt.lock", "enchimento", "vae.pt"]
     (disk / "enchimento").unlink()  # com espaço de novo, os mesmos parâmetros continuam da época 1
     resumed, _, again = run_tiny(disk, NUM_EPOCHS=3, CHECKPOINT_PATH=str(path), HIDDEN_DIM=100)
-    assert again.action == "continuar" and again.state["epoch"] == 1 and len(resumed["train_loss"]) == 3
+    assert again.action is Action.CONTINUE and again.state["epoch"] == 1 and len(resumed["train_loss"]) == 3
 
 
 TRAIN_IN_CHILD = """
@@ -406,6 +406,26 @@ def test_a_file_size_limit_hit_while_writing_stops_cleanly(tmp_path):
 # ---------------------------------------------------------------- duas execuções da mesma configuração
 
 
+def test_locked_hands_a_fresh_plan_that_sees_a_later_checkpoint_and_keeps_the_callers(tmp_path, capsys):
+    """`locked` decide de novo com a trava na mão: o checkpoint que outra execução gravou depois do plano
+    é visto pelo plano novo; o plano recebido fica como estava, e a trava se solta na saída."""
+    params = TINY | {"CHECKPOINT_DIR": str(tmp_path)}
+    stale = checkpoints.plan_run(params)
+    run_tiny(tmp_path)  # a outra execução, do começo ao fim, depois do plano
+    capsys.readouterr()
+    with checkpoints.locked(stale) as fresh:
+        assert fresh is not stale and fresh.action is Action.REUSE and fresh.source == stale.path
+        assert fresh.state["epoch"] == stale.num_epochs
+        with pytest.raises(CheckpointError, match="Outro processo"):  # a trava está segura
+            checkpoints.RunLock(stale).check()
+    assert stale.action is Action.TRAIN and stale.state is None and stale.source is None
+    assert "Outro processo gravou esta configuração depois do plano" in capsys.readouterr().out
+    with checkpoints.locked(fresh) as again:  # nada mudou no disco: nenhuma mensagem
+        assert again.action is Action.REUSE and again is not fresh
+    assert capsys.readouterr().out == ""
+    checkpoints.RunLock(stale).check()  # solta
+
+
 def test_a_second_process_training_the_same_configuration_is_refused_with_its_pid(tmp_path):
     folder = tmp_path / "ck"
     long_run = TINY | {"CHECKPOINT_DIR": str(folder), "NUM_EPOCHS": 1_000_000}
@@ -424,7 +444,7 @@ def test_a_second_process_training_the_same_configuration_is_refused_with_its_pi
             assert f"Outro processo (pid {other.pid}) está treinando esta mesma configuração agora" in message
             assert f"kill {other.pid}" in message and "CHECKPOINT_DIR" in message
         reused, _, reader = run_tiny(folder, NUM_EPOCHS=1)  # quem só lê um checkpoint pronto não espera
-        assert reader.action == "reutilizar" and len(reused["train_loss"]) == 1
+        assert reader.action is Action.REUSE and len(reused["train_loss"]) == 1
     finally:
         other.send_signal(signal.SIGKILL)  # kill -9: a trava morre com o processo, o arquivo dela fica
         other.wait()
@@ -434,7 +454,7 @@ def test_a_second_process_training_the_same_configuration_is_refused_with_its_pi
     orphan.write_bytes(b"meio checkpoint")  # gravação deixa (às vezes o próprio kill acima deixa um)
     assert checkpoints.load_checkpoint(running)["epoch"] >= 1  # o último checkpoint dele está inteiro
     history, _, plan = run_tiny(folder, NUM_EPOCHS=3)  # a trava velha não bloqueia a próxima execução
-    assert plan.action == "continuar" and len(history["train_loss"]) == 3
+    assert plan.action is Action.CONTINUE and len(history["train_loss"]) == 3
     assert lock.read_text().strip() == str(os.getpid()) and not list(folder.glob("*.tmp"))
 
 

@@ -12,6 +12,7 @@ import pytest
 from conftest import run_notebook
 
 from vae_tools import lab
+from vae_tools.checkpoints import Action
 from vae_tools.parameters import ParameterError, validate_lab_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +90,7 @@ def test_runs_are_planned_once_each_even_when_comparisons_share_them(tmp_path):
         ["mlp400", "z2"],
     ]
     assert groups["sementes"][1:] == [classic.replace("seed42", f"seed{s}") for s in (43, 44)]
-    assert all(run.plan.action == "treinar" and run.plan.path.parent == tmp_path for run in runs.values())
+    assert all(run.plan.action is Action.TRAIN and run.plan.path.parent == tmp_path for run in runs.values())
 
 
 @pytest.mark.parametrize("notebook", ["vae_mnist", "experimentos"])

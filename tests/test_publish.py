@@ -3,8 +3,10 @@ que não busca nada na rede."""
 
 import html as html_module
 import re
+from pathlib import Path
 
 import nbformat
+import pytest
 from conftest import ROOT
 
 from vae_tools import publish
@@ -52,3 +54,69 @@ def test_exported_html_shows_the_model_source_and_hides_interpretation_code(tmp_
     assert "class VAE(nn.Module)" in text and "def reparameterize" in text and "def train_epoch" in text
     assert "Antes do treino, a perda média de validação é" in text
     assert 'f"Antes do treino' not in text and "Markdown(" not in text
+
+
+# ---------------------------------------------------------------- as páginas de referência
+
+
+def test_committed_parameters_page_is_the_one_the_parameter_cells_give():
+    """docs/site/parametros.md não pode ficar diferente das células de parâmetros dos notebooks."""
+    assert publish.PARAMETERS_PAGE.read_text() == publish.parameters_page(), (
+        "docs/site/parametros.md está desatualizada: rode `python -m vae_tools.publish parametros`"
+    )
+
+
+def test_parameters_page_has_a_table_for_each_notebook_with_every_parameter_of_its_cell():
+    page = publish.parameters_page()
+    scripts = [ROOT / "notebooks" / f"{name}.py" for name in publish.NOTEBOOKS]
+    assert {"vae_mnist", "experimentos"} <= {s.stem for s in scripts if s.exists()}
+    for script in filter(Path.exists, scripts):
+        table = publish.parameter_table(script)
+        assert table in page and f"`{script.stem}`" in page
+        names = re.findall(r"^\| `(\w+)` \|", table, re.M)
+        assert names == [p.name for p in publish.notebook_parameters(script)] and len(names) >= 10
+
+
+def test_parameter_table_reads_name_default_and_help_from_the_cell(tmp_path):
+    script = tmp_path / "caderno.py"
+    script.write_text(
+        '# %% [markdown]\n# # Título\n\n# %% tags=["parameters"]\n'
+        'NUM_EPOCHS: int = 20  # épocas de treino\n'
+        'SIZES: list[int] = [2, 20]  # tamanhos | comparados\n'
+        'DATA_DIR: "str or None" = None  # None: data/ na raiz\n'
+        'RATE = 1e-3  # taxa\n\n# %%\nprint(NUM_EPOCHS)\n'
+    )  # fmt: skip
+    assert publish.parameter_table(script).splitlines() == [
+        "| parâmetro | padrão | significado |",
+        "|---|---|---|",
+        "| `NUM_EPOCHS` | `20` | épocas de treino |",
+        "| `SIZES` | `[2, 20]` | tamanhos \\| comparados |",
+        "| `DATA_DIR` | `None` | None: data/ na raiz |",
+        "| `RATE` | `1e-3` | taxa |",
+    ]
+    script.write_text('# %% tags=["parameters"]\nNUM_EPOCHS: int = 20\n')
+    with pytest.raises(ValueError, match="NUM_EPOCHS não tem um comentário de ajuda"):
+        publish.parameter_table(script)
+    script.write_text("# %%\nNUM_EPOCHS = 20  # épocas\n")
+    with pytest.raises(ValueError, match="etiqueta parameters"):
+        publish.parameter_table(script)
+
+
+def test_site_links_point_to_the_site_pages():
+    readme = "[c](notebooks/vae_mnist.ipynb) [p](docs/site/parametros.md) ![f](docs/10_espaco_latente.png)"
+    assert publish.site_links(readme) == "[c](vae_mnist.ipynb) [p](parametros.md) ![f](docs/10_espaco_latente.png)"
+    page = "[c](../../notebooks/experimentos.ipynb) [i](../../README.md) [r](recursos.md)"
+    assert publish.site_links(page, "../../") == "[c](experimentos.ipynb) [i](index.md) [r](recursos.md)"
+
+
+def test_site_sources_have_the_reference_pages_listed_in_the_menu_after_the_notebooks(tmp_path):
+    target = publish.prepare_site(tmp_path / "site-src")
+    pages = sorted(p.name for p in publish.SITE_PAGES.glob("*.md"))
+    assert {"parametros.md", "checkpoints.md", "recursos.md", "desempenho.md", "testes.md"} <= set(pages)
+    assert all((target / name).exists() for name in pages)
+    assert all((target / f"{name}.ipynb").exists() for name in publish.NOTEBOOKS)
+    home = (target / "index.md").read_text()
+    assert "](docs/site/" not in home and "](notebooks/" not in home and "](parametros.md)" in home
+    nav = re.findall(r"^\s+- [^:]+: (\S+)$", (ROOT / "mkdocs.yml").read_text().split("\nnav:", 1)[1], re.M)
+    expected = ["index.md", *(f"{name}.ipynb" for name in publish.NOTEBOOKS)]
+    assert nav[: len(expected)] == expected and sorted(nav[len(expected) :]) == pages

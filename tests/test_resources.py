@@ -45,7 +45,7 @@ vc.encode_dataset(model, test_x)
 analysis.iwae_bound(model, test_x[:4], resources.iwae_k(params))
 hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 peak = int(hwm.split()[1]) * 1024 - baseline
-print(json.dumps({"action": plan.action, "peak": peak, "estimate": resources.estimate_memory(params)}))
+print(json.dumps({"action": plan.action.name, "peak": peak, "estimate": resources.estimate_memory(params)}))
 """
 
 # o plano da primeira célula num processo novo (é ele que confere a memória, antes de tocar no disco)
@@ -130,9 +130,9 @@ def test_estimate_is_between_the_measured_peak_and_three_times_it(tmp_path, mnis
     ocultos, 2,1–2,3× no convolucional, cuja área de trabalho das convoluções é estimada por cima)."""
     params = REPORT_DEFAULTS | {"TRAIN_SIZE": 2048, "NUM_EPOCHS": 1, "CHECKPOINT_DIR": str(tmp_path)} | changes
     params["DATA_DIR"] = str(mnist_dir)
-    assert in_child(MEASURE, params)["action"] == "treinar"
+    assert in_child(MEASURE, params)["action"] == "TRAIN"
     measured = in_child(MEASURE, params | {"NUM_EPOCHS": 2})
-    assert measured["action"] == "continuar"
+    assert measured["action"] == "CONTINUE"
     assert measured["peak"] <= measured["estimate"] <= 3 * measured["peak"], measured
 
 

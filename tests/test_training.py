@@ -14,6 +14,7 @@ from conftest import TINY, losses, run_tiny, tiny_data
 
 import vae_core as vc
 from vae_tools import checkpoints, training
+from vae_tools.checkpoints import Action
 
 TESTS = Path(__file__).resolve().parent
 KILL_DATA, KILL_EPOCHS = 2000, 40
@@ -77,7 +78,7 @@ def test_resumed_run_ends_bitwise_equal_to_uninterrupted_run(tmp_path):
     path = tmp_path / "vae.pt"
     run_tiny(tmp_path, NUM_EPOCHS=1, CHECKPOINT_PATH=str(path))  # "interrompido" depois da época 1
     resumed, resumed_model, plan = run_tiny(tmp_path, RESUME=True, CHECKPOINT_PATH=str(path))
-    assert plan.action == "continuar" and plan.state["epoch"] == 1
+    assert plan.action is Action.CONTINUE and plan.state["epoch"] == 1
     assert losses(resumed) == losses(straight) and same_weights(resumed_model, straight_model)
     assert checkpoints.load_checkpoint(path)["epoch"] == 3
 
@@ -107,7 +108,7 @@ def test_sigkill_after_a_saved_epoch_then_rerun_gives_the_uninterrupted_losses(t
 
     changes = {"x": tiny_data(KILL_DATA), "NUM_EPOCHS": KILL_EPOCHS, "TRAIN_SIZE": KILL_DATA, "HIDDEN_DIM": 64}
     resumed, resumed_model, plan = run_tiny(folder, **changes)  # os mesmos parâmetros: continua sozinho
-    assert plan.action == "continuar" and plan.state["epoch"] == killed_at
+    assert plan.action is Action.CONTINUE and plan.state["epoch"] == killed_at
     straight, straight_model, _ = run_tiny(tmp_path / "direto", **changes)
     assert losses(resumed) == losses(straight) and same_weights(resumed_model, straight_model)
 
@@ -153,9 +154,9 @@ def test_a_plan_made_before_another_run_finished_reuses_what_it_wrote(tmp_path, 
     params = TINY | {"CHECKPOINT_DIR": str(tmp_path)}
     stale = checkpoints.plan_run(params)
     finished, _, _ = run_tiny(tmp_path)  # a outra execução, do começo ao fim
-    assert stale.action == "treinar"
+    assert stale.action is Action.TRAIN
     monkeypatch.setattr(vc, "train_epoch", lambda *a, **k: pytest.fail("treinou por cima"))
     model, optimizer = training.build(params)
     history = training.train(stale, model, optimizer, tiny_data(), tiny_data()[:8], progress=False)
-    assert stale.action == "reutilizar" and losses(history) == losses(finished)
+    assert stale.action is Action.TRAIN and losses(history) == losses(finished)  # o plano recebido não muda
     assert "Outro processo gravou esta configuração" in capsys.readouterr().out

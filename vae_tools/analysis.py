@@ -1,6 +1,7 @@
-"""Análises de um VAE treinado: erros de reconstrução, interpolação, componentes principais,
-KL por dimensão e unidades ativas, varreduras, a variedade 2-D, o limite de importância (IWAE),
-t-SNE e acurácia de vizinhos."""
+"""Análises de um VAE treinado: erros de reconstrução (e o piso da entropia dos pixels cinza),
+interpolação, componentes principais, KL por dimensão e unidades ativas, a KL dividida em informação e
+desencontro com o *prior*, a densidade da posterior agregada, varreduras, a variedade 2-D, o limite de
+importância (IWAE), t-SNE e acurácia de vizinhos."""
 
 from __future__ import annotations
 
@@ -24,6 +25,28 @@ def reconstruction_errors(
         vc.reconstruction_bce(model.decode_logits(m), b) for m, b in zip(mu.split(batch_size), x.split(batch_size))
     ]
     return torch.cat(parts).cpu().numpy()
+
+
+def bernoulli_entropy(x: torch.Tensor | np.ndarray) -> np.ndarray:
+    """O piso da BCE de cada imagem, H(x) = Σᵢ −xᵢ ln xᵢ − (1−xᵢ) ln(1−xᵢ) (nats; 0 · ln 0 = 0): com pixels
+    cinza, BCE(x, x̂) ≥ H(x), com igualdade só em x̂ = x. O que passa do piso, BCE − H(x), é
+    Σᵢ KL(Bern(xᵢ) ‖ Bern(x̂ᵢ)): o erro de fato do modelo."""
+    x = torch.as_tensor(x, dtype=torch.float64).reshape(len(x), -1)
+    return (torch.special.entr(x) + torch.special.entr(1 - x)).sum(1).numpy()
+
+
+def bernoulli_draws(means: np.ndarray, seed: int, draws: int = 1) -> np.ndarray:
+    """`draws` sorteios de Bernoulli de cada pixel, com as médias do decodificador como probabilidades:
+    imagens binárias (draws, *means.shape) — amostras de p(x|z) de verdade, não a sua média."""
+    generator = torch.Generator().manual_seed(seed)
+    p = torch.as_tensor(np.asarray(means), dtype=torch.float32)
+    return torch.stack([torch.bernoulli(p, generator=generator) for _ in range(draws)]).numpy()
+
+
+def within_group_correlation(a: np.ndarray, b: np.ndarray, groups: np.ndarray) -> float:
+    """Correlação de Pearson de `a` com `b` dentro de cada grupo (por exemplo, cada dígito), na média dos
+    grupos: o que sobra quando as diferenças entre os grupos saem da conta."""
+    return float(np.mean([np.corrcoef(a[groups == g], b[groups == g])[0, 1] for g in np.unique(groups)]))
 
 
 def latent_path(z_start: np.ndarray, z_end: np.ndarray, steps: int) -> np.ndarray:
@@ -127,9 +150,9 @@ def gradient_estimators(
     baseline = (f.sum(0) - f) / (draws - 1)
     score = eps / std  # ∇_μ log q(z|x) = (z − μ)/σ²
     return {
-        "reparametrização": reparam.cpu().numpy(),
-        "escore": (f * score).cpu().numpy(),
-        "escore com linha de base": ((f - baseline) * score).cpu().numpy(),
+        "reparameterization": reparam.cpu().numpy(),
+        "score": (f * score).cpu().numpy(),
+        "score_baseline": ((f - baseline) * score).cpu().numpy(),
     }
 
 
@@ -166,13 +189,18 @@ def tsne_2d(mu: np.ndarray, seed: int) -> np.ndarray:
     return tsne.fit_transform(np.asarray(mu, dtype=np.float32))
 
 
-def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 3) -> float:
-    """Acurácia média (validação cruzada em `folds` partes) de um classificador de `k` vizinhos:
-    mede quanto uma representação separa os rótulos."""
-    from sklearn.model_selection import cross_val_score
+def knn_correct(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 3) -> np.ndarray:
+    """Acerto de cada ponto (booleano) de um classificador de `k` vizinhos, por validação cruzada em
+    `folds` partes: quanto uma representação separa os rótulos, ponto a ponto (para erros pareados)."""
+    from sklearn.model_selection import cross_val_predict
     from sklearn.neighbors import KNeighborsClassifier
 
-    return float(cross_val_score(KNeighborsClassifier(k), points, labels, cv=folds).mean())
+    return cross_val_predict(KNeighborsClassifier(k), points, labels, cv=folds) == labels
+
+
+def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 3) -> float:
+    """A acurácia de `knn_correct`: a fração dos pontos que os vizinhos classificam certo."""
+    return float(knn_correct(points, labels, k, folds).mean())
 
 
 def stroke_geometry(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,3 +228,52 @@ def sample_mixture(mixture, n: int, seed: int) -> np.ndarray:
         for count, mean, cov in zip(counts, mixture.means_, mixture.covariances_)
     ]
     return rng.permutation(np.concatenate(parts))
+
+
+def gaussian_log_pdf(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; μ, diag σ²) de cada linha (…, d) → (…)."""
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+
+
+def aggregate_log_density(z, mu, logvar, block: int = 500) -> np.ndarray:
+    """log q(z) da posterior agregada q(z) = (1/N) Σₙ N(z; μₙ, σ²ₙ) — a mistura das posteriores das N
+    imagens, não um ajuste aos μ — em cada ponto de `z` (M, d); em float64 e em blocos de `block`
+    pontos (memória O(block × N))."""
+    z, mu, logvar = (torch.as_tensor(np.asarray(t), dtype=torch.float64) for t in (z, mu, logvar))
+    w = (-logvar).exp()  # 1/σ²
+    constant = -0.5 * (logvar.sum(1) + (mu.pow(2) * w).sum(1) + mu.shape[1] * math.log(2 * math.pi))
+    parts = []
+    for zb in z.split(block):  # Σⱼ (z − μ)² w = z² w − 2 z μ w + μ² w, como produtos de matrizes
+        quadratic = zb.pow(2) @ w.T - 2 * zb @ (mu * w).T
+        parts.append(torch.logsumexp(constant - 0.5 * quadratic, dim=1) - math.log(len(mu)))
+    return torch.cat(parts).numpy()
+
+
+def kl_split(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, np.ndarray]:
+    """A KL média dividida em duas (Hoffman & Johnson, 2016): E_x KL(q(z|x) ‖ p(z)) = I_q(x; z) +
+    KL(q(z) ‖ p(z)), com x uniforme sobre as N imagens dadas e q(z) a posterior agregada delas.
+
+    Um z por imagem, zₙ ~ q(z|xₙ) (logo zₙ ~ q(z)); devolve, por imagem, as parcelas de Monte Carlo
+    `information` = log q(zₙ|xₙ) − log q(zₙ) (cuja média estima I, que nunca passa de log N) e
+    `prior_mismatch` = log q(zₙ) − log p(zₙ) (a média estima KL(q(z) ‖ p(z))), e `kl`, a KL em forma
+    fechada de cada imagem."""
+    generator = torch.Generator().manual_seed(seed)
+    mu, logvar = mu.double().cpu(), logvar.double().cpu()
+    z = mu + (0.5 * logvar).exp() * torch.randn(mu.shape, generator=generator, dtype=torch.float64)
+    log_q_z = torch.as_tensor(aggregate_log_density(z, mu, logvar))
+    log_q_z_x = gaussian_log_pdf(z, mu, logvar)
+    log_p_z = gaussian_log_pdf(z, torch.zeros_like(z), torch.zeros_like(z))
+    kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(1)
+    return {
+        "information": (log_q_z_x - log_q_z).numpy(),
+        "prior_mismatch": (log_q_z - log_p_z).numpy(),
+        "kl": kl.numpy(),
+    }
+
+
+def by_quantile(values: np.ndarray, outcome: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Média de `outcome` em cada faixa de quantis de `values` (decis, com `bins=10`), da menor à maior,
+    e o erro padrão de cada média: (bins,), (bins,)."""
+    order = np.argsort(values)
+    groups = [np.asarray(outcome, dtype=np.float64)[part] for part in np.array_split(order, bins)]
+    return np.array([g.mean() for g in groups]), np.array([g.std(ddof=1) / np.sqrt(len(g)) for g in groups])

@@ -16,7 +16,10 @@ import os
 import random
 import re
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -368,18 +371,28 @@ def _remove_orphans(folder: Path):
 # ---------------------------------------------------------------- o que fazer antes de treinar
 
 
+class Action(Enum):
+    """O que um plano faz: treinar do zero, continuar de `state` (lido de `source`, com menos épocas) ou
+    reutilizar `state` (já tem todas as épocas: nada a treinar). O valor é só o rótulo mostrado ao leitor."""
+
+    TRAIN = "treinar"
+    CONTINUE = "continuar"
+    REUSE = "reutilizar"
+
+    @property
+    def label(self) -> str:
+        """A palavra que o leitor vê numa tabela."""
+        return self.value
+
+
 @dataclass
 class RunPlan:
-    """O destino de um treino: `path` (onde o checkpoint fica) e de onde ele parte.
-
-    `action` é "treinar" (do zero), "continuar" (de `state`, lido de `source`, com menos épocas)
-    ou "reutilizar" (`state` já tem todas as épocas: nada a treinar).
-    """
+    """O destino de um treino: `path` (onde o checkpoint fica) e de onde ele parte (`action`)."""
 
     path: Path
     num_epochs: int
     config: dict
-    action: str = "treinar"
+    action: Action = Action.TRAIN
     state: dict | None = None
     source: Path | None = None
     lock: Path | None = None  # a trava da configuração (`RunLock`)
@@ -388,9 +401,9 @@ class RunPlan:
     def describe(self) -> str:
         """O plano numa frase, com o nome do arquivo (a pasta é a de `CHECKPOINT_DIR`)."""
         path = self.path.name
-        if self.action == "reutilizar":
+        if self.action is Action.REUSE:
             return f"Checkpoint {path} reutilizado: já treinado até a época {self.num_epochs}; nada a treinar."
-        if self.action == "continuar":
+        if self.action is Action.CONTINUE:
             origin = "" if self.source == self.path else f" de {self.source.name} (que fica intacto)"
             return (
                 f"Treino continuado da época {self.state['epoch']}{origin} até a época {self.num_epochs}; "
@@ -456,17 +469,41 @@ def plan_run(params: dict) -> RunPlan:
     """
     resources.check_memory(params)
     plan = decide(params)
-    if plan.action != "reutilizar":
+    if plan.action is not Action.REUSE:
         ensure_writable(plan.path, room_needed(plan))
         RunLock(plan).check()
     return plan
 
 
-def refresh(plan: RunPlan):
-    """Decide de novo o plano, no lugar, com o que está no disco agora: outro processo pode ter gravado
-    esta configuração entre a primeira célula e o treino. O treino chama isto segurando a trava."""
-    if plan.params is not None:
-        vars(plan).update(vars(decide(plan.params)))
+def trained_plan(params: dict, trainer: str) -> RunPlan:
+    """O plano de quem só lê um modelo que outro notebook treina (a avaliação lê o do capítulo): o
+    checkpoint completo desta configuração, ou um `CheckpointError` que diz qual notebook rodar antes."""
+    plan = decide(params | {"SKIP_TRAINING": False, "RESUME": False})
+    if plan.action is not Action.REUSE:
+        found = f"só há {plan.state['epoch']} épocas em {plan.source.name}" if plan.state else "não há nenhum"
+        raise CheckpointError(
+            f"Este notebook lê o modelo que {trainer} treina e nunca o treina: falta o checkpoint com as "
+            f"{plan.num_epochs} épocas desta configuração ({plan.path.name}), e {found}. Rode antes {trainer} "
+            f"com os mesmos parâmetros de treino (e a mesma CHECKPOINT_DIR)."
+        )
+    return plan
+
+
+@contextmanager
+def locked(plan: RunPlan) -> Iterator[RunPlan]:
+    """Segura a trava da configuração (`RunLock`) e entrega um plano novo, decidido com o que está no
+    disco agora: outro processo pode ter gravado esta configuração entre a primeira célula e o treino
+    (um checkpoint completo dele é reutilizado). `plan` não muda; a trava se solta na saída do `with`."""
+    with RunLock(plan):
+        fresh = replace(plan) if plan.params is None else decide(plan.params)
+        if _origin(fresh) != _origin(plan):
+            print(f"Outro processo gravou esta configuração depois do plano da primeira célula. {fresh.describe()}")
+        yield fresh
+
+
+def _origin(plan: RunPlan) -> tuple:
+    """De onde o treino parte: ação, arquivo e época."""
+    return plan.action, plan.source, plan.state and plan.state["epoch"]
 
 
 def decide(params: dict) -> RunPlan:
@@ -486,8 +523,8 @@ def decide(params: dict) -> RunPlan:
         if plan.state is None or state["epoch"] > plan.state["epoch"]:
             plan.state, plan.source = state, candidate
     if plan.state is not None:
-        plan.action = "reutilizar" if plan.state["epoch"] == num_epochs else "continuar"
-    if params["SKIP_TRAINING"] and plan.action != "reutilizar":
+        plan.action = Action.REUSE if plan.state["epoch"] == num_epochs else Action.CONTINUE
+    if params["SKIP_TRAINING"] and plan.action is not Action.REUSE:
         found = f"o mais adiantado, {plan.source}, tem {plan.state['epoch']} épocas" if plan.state else "não há nenhum"
         raise CheckpointError(
             f"SKIP_TRAINING=True pede um checkpoint com as {num_epochs} épocas desta configuração em {path}, "

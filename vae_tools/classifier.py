@@ -4,17 +4,20 @@ imagens geradas e cujo penúltimo nível (128 atributos) é o espaço onde a qua
 
 Arquitetura: conv 3×3 com 32 canais → max-pool 2 → conv 3×3 com 64 canais → max-pool 2 → 128 unidades
 (os atributos) → 10 logits. Treinado com Adam (taxa descendo em cosseno; deslocamentos aleatórios de até
-1 pixel como aumento de dados) nas imagens de treino do projeto; a época guardada é a de maior acurácia
-na validação, e o teste só é medido para ser relatado.
+1 pixel como aumento de dados) nas imagens de treino da partição padrão (validação de 5.000 imagens com a
+semente 42, as 55.000 restantes de treino); a época guardada é a de maior acurácia na validação, e o teste
+só é medido para ser relatado.
 
-O classificador é treinado uma vez por máquina: o arquivo de pesos tem o nome da configuração
-(`classificador-lenet-lr0.001-b128-shift1-seed42-val5000-n55000-e8.pt`), fica na mesma pasta dos
-checkpoints do VAE, é gravado de forma atômica e lido sem executar código
-(`checkpoints.write_state` / `checkpoints.read_state`), e nunca é sobrescrito.
+O classificador é um **instrumento fixo**, como a rede Inception da FID: os pesos vêm no repositório
+(`vae_tools/classificador.pt`, só tensores e tipos simples), são lidos sem executar código
+(`checkpoints.read_state`) e nunca são treinados de novo sem que se peça: toda máquina e toda execução
+medem na mesma escala. Só `make classificador` (`python -m vae_tools.classifier`) os treina de novo — e
+isso muda a régua: a soma SHA-256 conferida em `tests/test_classifier.py` precisa ser atualizada.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import time
@@ -26,11 +29,14 @@ import torch.nn.functional as F
 from torch import nn
 
 import vae_core as vc
-from vae_tools import checkpoints
+from vae_tools import checkpoints, mnist
 from vae_tools.checkpoints import CheckpointError
 from vae_tools.mnist import MNISTData
+from vae_tools.parameters import seed_everything
 
 FORMAT, VERSION = "vae-mnist-classificador", 1
+CLASSIFIER_PATH = Path(__file__).resolve().with_name("classificador.pt")  # o instrumento, no repositório
+DEFAULT_VAL_SIZE, DEFAULT_SEED = 5_000, 42  # a partição padrão do projeto, a do instrumento
 ARCH = "lenet"
 NUM_FEATURES = 128
 NUM_CLASSES = 10
@@ -173,8 +179,8 @@ def train_classifier(
 
 
 def data_fingerprint(data: MNISTData) -> str:
-    """Impressão digital curta das partições de treino e validação: dois conjuntos com os mesmos tamanhos,
-    mas partidos com outra semente, dão classificadores diferentes e não podem dividir um arquivo."""
+    """Impressão digital curta das partições de treino e validação em que o classificador foi treinado
+    (guardada na configuração do arquivo: diz exatamente quais imagens ele viu)."""
     digest = hashlib.sha256()
     for tensor in (data.train_x, data.train_y, data.val_x, data.val_y):
         digest.update(tensor.contiguous().cpu().numpy().tobytes())
@@ -182,10 +188,10 @@ def data_fingerprint(data: MNISTData) -> str:
 
 
 def classifier_config(
-    data: MNISTData, seed: int = 42, num_epochs: int = 8, learning_rate: float = 1e-3, batch_size: int = 128,
-    shift: int = 1,
+    data: MNISTData, seed: int = DEFAULT_SEED, num_epochs: int = 8, learning_rate: float = 1e-3,
+    batch_size: int = 128, shift: int = 1,
 ) -> dict:  # fmt: skip
-    """A configuração que identifica um classificador (o que define os seus pesos; o nome do arquivo vem dela).
+    """A configuração que identifica um classificador (o que define os seus pesos).
 
     `SHIFT`: deslocamento aleatório de até tantos pixels em cada eixo (aumento de dados); `SCHEDULE`: a taxa
     de aprendizado desce em cosseno até 0 ao longo das épocas; `DATA`: impressão digital das partições."""
@@ -196,87 +202,124 @@ def classifier_config(
     }  # fmt: skip
 
 
-def classifier_name(config: dict) -> str:
-    """Nome do arquivo, por exemplo `classificador-lenet-lr0.001-b128-shift1-seed42-val5000-n55000-e8.pt`."""
-    parts = [
-        "classificador", config["ARCH"], f"lr{config['LEARNING_RATE']:g}", f"b{config['BATCH_SIZE']}",
-        *([f"shift{config['SHIFT']}"] if config["SHIFT"] else []), f"seed{config['SEED']}",
-        f"val{config['VAL_SIZE']}", f"n{config['TRAIN_SIZE']}", f"e{config['NUM_EPOCHS']}",
-    ]  # fmt: skip
-    return "-".join(parts) + ".pt"
+def file_sha256(path: str | os.PathLike) -> str:
+    """Soma SHA-256 (hexadecimal) do arquivo: a identidade do instrumento."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def load_classifier_state(path: Path, config: dict) -> dict:
-    """Lê o arquivo do classificador sem executar código e confere formato, versão e configuração;
-    qualquer diferença é recusada em português, nomeando o arquivo e a chave."""
-    state = checkpoints.read_state(path)
+def classifier_state(model: DigitClassifier, config: dict, measures: dict) -> dict:
+    """O conteúdo do arquivo do classificador: só tensores e tipos simples (lido com `weights_only=True`)."""
+    return {
+        "format": FORMAT, "version": VERSION, "config": config,
+        "model": {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()},
+        "best_epoch": measures["best_epoch"], "val_accuracies": measures["val_accuracies"],
+        "val_accuracy": measures["val_accuracy"], "test_accuracy": measures["test_accuracy"],
+        "seconds": measures["seconds"], "torch_version": torch.__version__, "num_threads": torch.get_num_threads(),
+    }  # fmt: skip
+
+
+def read_classifier_state(path: str | os.PathLike) -> dict:
+    """Lê o arquivo do classificador sem executar código e confere formato, versão e chaves; qualquer problema
+    vira `CheckpointError` em português, que nomeia o arquivo e diz como refazê-lo (`make classificador`)."""
+    path = Path(path)
+    redo = (
+        "Restaure-o do repositório (`git checkout -- vae_tools/classificador.pt`) ou treine-o de novo com "
+        "`make classificador` (o que muda a régua das medidas)."
+    )
+    if not path.is_file():
+        raise CheckpointError(f"Não há o classificador de dígitos em {path}: ele vem com o repositório. {redo}")
+    try:
+        state = checkpoints.read_state(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"O classificador de dígitos {path} não pôde ser lido. {error} {redo}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or not STATE_KEYS <= state.keys():
         raise CheckpointError(
-            f"O arquivo {path} não é um classificador deste projeto (formato {FORMAT} versão {VERSION}): "
-            f"apague-o ou mova-o, e ele será treinado de novo."
+            f"O arquivo {path} não é um classificador deste projeto (formato {FORMAT} versão {VERSION}). {redo}"
         )
     if state["version"] != VERSION:
         raise CheckpointError(
             f"O classificador {path} foi gravado pela versão {state['version']} do formato, e esta é a {VERSION}. "
-            f"Mova-o para outra pasta (ele não é apagado) e rode de novo para treiná-lo."
-        )
-    saved = state["config"] if isinstance(state["config"], dict) else {}
-    differences = [
-        f"{key}: arquivo {saved.get(key)!r}, pedido {value!r}"
-        for key, value in config.items()
-        if saved.get(key) != value
-    ]
-    if differences:
-        raise CheckpointError(
-            f"O classificador {path} não combina com a configuração pedida:\n  "
-            + "\n  ".join(differences)
-            + "\nEle não é sobrescrito: mova-o para outra pasta (ou use outra pasta de checkpoints) para treinar "
-            "esta configuração."
+            f"{redo}"
         )
     return state
 
 
-def load_or_train_classifier(
-    data: MNISTData,
-    folder: str | os.PathLike | None = None,
-    device: torch.device | str = "cpu",
-    progress: bool = False,
-    seed: int = 42,
-    num_epochs: int = 8,
-    learning_rate: float = 1e-3,
-    batch_size: int = 128,
-    shift: int = 1,
+def load_classifier(
+    device: torch.device | str = "cpu", path: str | os.PathLike | None = None
 ) -> tuple[DigitClassifier, dict]:
-    """O classificador desta configuração: lido do seu arquivo se ele existe, senão treinado e gravado.
+    """O classificador de dígitos do projeto, lido do arquivo do repositório (`vae_tools/classificador.pt`);
+    nunca treina.
 
-    `data` é o que `vae_tools.mnist.load_mnist` devolve; `folder` é a pasta dos checkpoints (None: a
-    variável de ambiente `VAE_MNIST_CHECKPOINT_DIR`, senão `checkpoints/` na raiz). Devolve
-    `(classificador em modo de avaliação, info)`, com `info` contendo `test_accuracy`, `val_accuracy`,
-    `seconds` (do treino, mesmo quando lido), `best_epoch`, `trained` (True se treinado agora), `path`
-    e `config`. Um arquivo existente nunca é sobrescrito: se não combina, é recusado com a diferença.
-    """
-    config = classifier_config(data, seed, num_epochs, learning_rate, batch_size, shift)
-    path = checkpoints.resolve_checkpoint_dir(folder) / classifier_name(config)
-    if path.exists():
-        state = load_classifier_state(path, config)
-        model = DigitClassifier().to(device, memory_format=torch.channels_last)
+    Devolve `(classificador em modo de avaliação, info)`, com `info` contendo `test_accuracy`,
+    `val_accuracy`, `seconds` (do treino original), `best_epoch`, `config`, `path` e `sha256`. Um arquivo
+    ausente, truncado, de outro formato ou com objetos que executariam código é recusado com
+    `CheckpointError`, que nomeia o arquivo e diz que `make classificador` o treina de novo. `path` serve
+    para ler outro arquivo no mesmo formato (nos testes)."""
+    path = Path(path) if path is not None else CLASSIFIER_PATH
+    state = read_classifier_state(path)
+    model = DigitClassifier()
+    try:
         model.load_state_dict(state["model"])
-        trained = False
-    else:
-        checkpoints.ensure_writable(path)  # antes de treinar, não depois
-        model, measures = train_classifier(config, data, device, progress)
-        state = {
-            "format": FORMAT, "version": VERSION, "config": config,
-            "model": {key: value.cpu() for key, value in model.state_dict().items()},
-            "best_epoch": measures["best_epoch"], "val_accuracies": measures["val_accuracies"],
-            "val_accuracy": measures["val_accuracy"], "test_accuracy": measures["test_accuracy"],
-            "seconds": measures["seconds"],
-        }  # fmt: skip
-        checkpoints.write_state(state, path)
-        trained = True
-    model.eval()
+    except (RuntimeError, TypeError, AttributeError) as error:
+        raise CheckpointError(
+            f"Os pesos em {path} não servem para esta arquitetura ({type(error).__name__}). "
+            f"Restaure o arquivo do repositório ou treine-o de novo com `make classificador`."
+        ) from None
+    model = model.to(device, memory_format=torch.channels_last).eval()
     info = {
         "test_accuracy": state["test_accuracy"], "val_accuracy": state["val_accuracy"], "seconds": state["seconds"],
-        "best_epoch": state["best_epoch"], "trained": trained, "path": path, "config": config,
+        "best_epoch": state["best_epoch"], "config": state["config"], "path": path, "sha256": file_sha256(path),
     }  # fmt: skip
     return model, info
+
+
+# ---------------------------------------------------------------- make classificador
+
+
+def train_default(
+    path: str | os.PathLike = CLASSIFIER_PATH, data_dir: str | os.PathLike | None = None, progress: bool = True
+) -> tuple[DigitClassifier, dict]:
+    """Treina o instrumento na partição padrão (validação de 5.000 imagens, semente 42, as 55.000 restantes
+    de treino), com todos os núcleos, e o grava em `path` (`checkpoints.write_state`: atômico, só
+    tensores e tipos simples). Devolve o classificador e o estado gravado."""
+    seed_everything(DEFAULT_SEED)  # fixa as threads: os pesos só se repetem bit a bit com o mesmo número delas
+    data = mnist.load_mnist(mnist.resolve_data_dir(data_dir), val_size=DEFAULT_VAL_SIZE, seed=DEFAULT_SEED)
+    config = classifier_config(data)
+    model, measures = train_classifier(config, data, progress=progress)
+    state = classifier_state(model, config, measures)
+    checkpoints.write_state(state, Path(path))
+    return model, state
+
+
+def main(argv: list[str] | None = None):
+    """`python -m vae_tools.classifier`: treina o classificador de novo e grava `vae_tools/classificador.pt`."""
+    parser = argparse.ArgumentParser(
+        description="Treina o classificador de dígitos do projeto (a régua das medidas de qualidade) na "
+        "partição padrão e grava os pesos no arquivo do repositório."
+    )
+    parser.add_argument("--output", type=Path, default=CLASSIFIER_PATH, help="arquivo de pesos (padrão: %(default)s)")
+    parser.add_argument("--data-dir", help="pasta do MNIST (padrão: data/ ou VAE_MNIST_DATA_DIR)")
+    parser.add_argument("--no-progress", action="store_true", help="sem barra de progresso")
+    args = parser.parse_args(argv)
+    from vae_tools.figures import br_number
+
+    _, state = train_default(args.output, args.data_dir, progress=not args.no_progress)
+    size = args.output.stat().st_size
+    print(f"Classificador gravado em {checkpoints.shown(args.output.resolve())} ({br_number(size / 2**20, 2)} MiB)")
+    print(
+        f"  acurácia: validação {br_number(100 * state['val_accuracy'], 2)} %, "
+        f"teste {br_number(100 * state['test_accuracy'], 2)} % (época {state['best_epoch']} de "
+        f"{state['config']['NUM_EPOCHS']}, a de maior acurácia na validação)"
+    )
+    threads = f"{state['num_threads']} threads, PyTorch {torch.__version__}"
+    print(f"  treino: {br_number(state['seconds'], 1)} s ({threads})")
+    print(f"  SHA-256: {file_sha256(args.output)}")
+    print(
+        "AVISO: treinar o classificador de novo muda a régua das medidas de qualidade (distância de Fréchet, "
+        "precisão, cobertura, leituras confiantes): os números de antes e os de depois não se comparam. "
+        "Atualize CLASSIFIER_SHA256 em tests/test_classifier.py com a soma acima e reexecute os notebooks."
+    )
+
+
+if __name__ == "__main__":
+    main()

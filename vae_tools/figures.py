@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import string
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,29 @@ def br_number(value: float, decimals: int | None = 0) -> str:
     (−12.345,6). `decimals=None`: só as casas necessárias (0,25; 8)."""
     text = f"{value:,g}" if decimals is None else f"{round(value, decimals) + 0.0:,.{decimals}f}"  # nunca "-0,0"
     return text.replace(",", "_").replace(".", ",").replace("_", ".").replace("-", "−")
+
+
+class _BrazilianFormatter(string.Formatter):
+    """Formata cada número de um modelo de texto à brasileira: `{x:.1f}` → 104,1; `{n:,}` → 55.000;
+    `{p:.1%}` → 42,7%; o sinal de menos vira "−". Texto e inteiros sem especificação passam como estão."""
+
+    def format_field(self, value, spec: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return super().format_field(value, spec)
+        if spec and spec[-1] in "f%" and "." in spec:  # nunca "−0,0"
+            decimals = int(spec.split(".")[1][:-1]) + (2 if spec[-1] == "%" else 0)
+            value = round(float(value), decimals) + 0.0
+        text = format(value, spec)
+        return text.replace(",", "_").replace(".", ",").replace("_", ".").replace("-", "−")
+
+
+def say(template: str, *facts, **values):
+    """Mostra um parágrafo (Markdown) escrito como texto: `template` com os campos dos `facts`
+    (dataclasses do `vae_tools.findings`) e os `values` dados, números à brasileira."""
+    from IPython.display import Markdown, display
+
+    fields = {name: value for fact in facts for name, value in vars(fact).items()} | values
+    display(Markdown(_BrazilianFormatter().format(template, **fields)))
 
 
 def decimal_comma(fig):

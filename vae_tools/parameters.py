@@ -164,10 +164,9 @@ def optional_path(name: str, value):
 
 PARAMETER_NAMES = (
     "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "ARCH", "BETA", "LEARNING_RATE", "SEED",
-    "VAL_SIZE", "TRAIN_SIZE", "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "TSNE_SAMPLES", "N_SLIDERS",
-    "EXPLORE_DIGIT", "EXPLORE_INDEX", "EXPLORE_MODE", "CHECKPOINT_DIR", "CHECKPOINT_PATH", "RESUME",
-    "SKIP_TRAINING", "FIGURES_DIR", "SNAPSHOT_EVERY", "BINARIZE", "IWAE_SIZE", "IWAE_LARGE_K", "IWAE_LARGE_SIZE",
-    "EPOCHS_2D", "QUALITY_SAMPLES", "MIXTURE_COMPONENTS",
+    "VAL_SIZE", "TRAIN_SIZE", "BINARIZE", "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "CHECKPOINT_DIR",
+    "CHECKPOINT_PATH", "RESUME", "SKIP_TRAINING", "FIGURES_DIR", "SNAPSHOT_EVERY", "TSNE_SAMPLES", "N_SLIDERS",
+    "EXPLORE_DIGIT", "EXPLORE_INDEX", "EXPLORE_MODE",
 )  # fmt: skip
 
 
@@ -197,33 +196,61 @@ def validate_training(p: dict) -> dict:
     return p
 
 
+def unconditional(p: dict) -> dict:
+    if p["ARCH"] == "cvae":
+        lab_only = '"mlp" ou "conv" (o VAE condicional, "cvae", fica no laboratório: seção "Condicionar no rótulo")'
+        reject("ARCH", "cvae", lab_only)
+    return p
+
+
+def explore(p: dict) -> dict:
+    """O ponto de partida das explorações: um exemplo de um dígito do teste."""
+    p["EXPLORE_DIGIT"] = integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
+    p["EXPLORE_INDEX"] = integer("EXPLORE_INDEX", p["EXPLORE_INDEX"], 0, MNIST_TEST_SIZE - 1)
+    return p
+
+
 def validate_params(params: dict) -> dict:
-    """Confere e normaliza os parâmetros do relatório antes de qualquer trabalho demorado.
+    """Confere e normaliza os parâmetros do capítulo (`vae_mnist`) antes de qualquer trabalho demorado.
 
     Aceita os valores como o papermill os entrega (inclusive texto) e devolve-os com os tipos
     certos. Um valor inválido levanta `ParameterError` com o nome, o valor e o que é permitido.
     """
-    p = validate_training(dict(params))
-    if p["ARCH"] == "cvae":
-        lab_only = '"mlp" ou "conv" (o VAE condicional, "cvae", fica no laboratório: seção "Condicionar no rótulo")'
-        reject("ARCH", "cvae", lab_only)
+    p = explore(unconditional(validate_training(dict(params))))
     p["TSNE_SAMPLES"] = integer("TSNE_SAMPLES", p["TSNE_SAMPLES"], TSNE_MIN_SAMPLES, MNIST_TEST_SIZE)
     p["N_SLIDERS"] = integer("N_SLIDERS", p["N_SLIDERS"], 1, p["LATENT_DIM"])
-    p["EXPLORE_DIGIT"] = integer("EXPLORE_DIGIT", p["EXPLORE_DIGIT"], 0, 9)
-    p["EXPLORE_INDEX"] = integer("EXPLORE_INDEX", p["EXPLORE_INDEX"], 0, MNIST_TEST_SIZE - 1)
     if p["EXPLORE_MODE"] not in ("pca", "dims"):
         reject(
             "EXPLORE_MODE", p["EXPLORE_MODE"], '"pca" (componentes principais de μ) ou "dims" (dimensões de z por KL)'
         )
-    for name in ("SNAPSHOT_EVERY", "IWAE_LARGE_K"):
-        p[name] = integer(name, p[name], 1)
+    p["SNAPSHOT_EVERY"] = integer("SNAPSHOT_EVERY", p["SNAPSHOT_EVERY"], 1)
+    optional_path("FIGURES_DIR", p["FIGURES_DIR"])
+    return p
+
+
+# ---------------------------------------------------------------- os parâmetros da avaliação
+
+
+EVALUATION_PARAMETER_NAMES = (
+    "BATCH_SIZE", "NUM_EPOCHS", "LATENT_DIM", "HIDDEN_DIM", "ARCH", "BETA", "LEARNING_RATE", "SEED",
+    "VAL_SIZE", "TRAIN_SIZE", "BINARIZE", "DATA_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "CHECKPOINT_DIR",
+    "CHECKPOINT_PATH", "FIGURES_DIR", "QUALITY_SAMPLES", "MIXTURE_COMPONENTS", "IWAE_SIZE", "IWAE_LARGE_K",
+    "IWAE_LARGE_SIZE", "EPOCHS_2D", "EXPLORE_DIGIT", "EXPLORE_INDEX",
+)  # fmt: skip
+
+
+def validate_evaluation_params(params: dict) -> dict:
+    """Confere os parâmetros da avaliação (`avaliacao`): os do treino identificam o checkpoint do capítulo,
+    que ela só lê (`SKIP_TRAINING`); `QUALITY_SAMPLES=None` segue o número de imagens de treino."""
+    p = explore(unconditional(validate_training(dict(params) | {"RESUME": False, "SKIP_TRAINING": True})))
+    p["IWAE_LARGE_K"] = integer("IWAE_LARGE_K", p["IWAE_LARGE_K"], 1)
     p["EPOCHS_2D"] = p["NUM_EPOCHS"] if p["EPOCHS_2D"] is None else integer("EPOCHS_2D", p["EPOCHS_2D"], 1)
     for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
         p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)
-    train_count = p["TRAIN_SIZE"] or MNIST_TRAIN_SIZE - p["VAL_SIZE"]  # as reais de fora vêm do treino
-    p["QUALITY_SAMPLES"] = integer(
-        "QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, min(MNIST_TEST_SIZE, train_count)
-    )
+    most = min(MNIST_TEST_SIZE, p["TRAIN_SIZE"] or MNIST_TRAIN_SIZE - p["VAL_SIZE"])  # as reais de fora vêm do treino
+    if p["QUALITY_SAMPLES"] is None:
+        p["QUALITY_SAMPLES"] = most
+    p["QUALITY_SAMPLES"] = integer("QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, most)
     p["MIXTURE_COMPONENTS"] = integer("MIXTURE_COMPONENTS", p["MIXTURE_COMPONENTS"], 1, 100)
     optional_path("FIGURES_DIR", p["FIGURES_DIR"])
     return p

@@ -3,9 +3,9 @@
 - Distância de Fréchet entre as gaussianas ajustadas aos atributos reais e aos gerados (a "FID", mas
   no espaço de 128 atributos de uma LeNet treinada no MNIST: outra escala que a FID das Inception do
   ImageNet — nunca compare as duas).
-- Precisão e cobertura ("recall") de Kynkäänniemi et al. (2019): uma amostra é precisa se cai na bola
-  dos k vizinhos mais próximos de alguma imagem real; uma imagem real é coberta se cai na bola de alguma
-  amostra.
+- Precisão e revocação (*recall*) de Kynkäänniemi et al. (2019): uma amostra é precisa se cai na bola
+  dos k vizinhos mais próximos de alguma imagem real; uma imagem real é revocada se cai na bola de alguma
+  amostra. (Cobertura, *coverage*, é outra medida, de Naeem et al., 2020.)
 - Como o classificador lê as amostras: histograma dos rótulos previstos, sua divergência KL para as
   frequências do conjunto de referência, a fração lida com confiança ≥ 0,9 e o escore do classificador
   exp(E_x KL(p(y|x) ‖ p(y))) (o "Inception score" com a nossa rede; 1 a 10).
@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torchmetrics.image.fid import FrechetInceptionDistance
@@ -86,22 +87,44 @@ def precision_recall(
     real_radii: torch.Tensor | None = None,
     block: int = DISTANCE_BLOCK,
 ) -> tuple[float, float]:
-    """Precisão e cobertura de Kynkäänniemi et al. (2019) nos atributos, com bolas de k vizinhos.
+    """Precisão e revocação (*recall*) de Kynkäänniemi et al. (2019) nos atributos, com bolas de k vizinhos.
 
     Precisão: fração das amostras dentro da bola de alguma imagem real (amostras com cara de dígito).
-    Cobertura (recall): fração das imagens reais dentro da bola de alguma amostra (a variedade dos reais
-    que o gerador alcança). `real_radii` aceita os raios dos reais já calculados (`knn_radii`)."""
+    Revocação: fração das imagens reais dentro da bola de alguma amostra (a parte dos reais que o gerador
+    alcança). `real_radii` aceita os raios dos reais já calculados (`knn_radii`)."""
     real, fake = real_features.float().cpu(), fake_features.float().cpu()
     if real_radii is None:
         real_radii = knn_radii(real, k, block)
-    fake_radii = knn_radii(fake, k, block)
-    precise = 0
-    recalled = torch.zeros(len(real), dtype=torch.bool)
+    inside, recalled = ball_hits(real, fake, real_radii, knn_radii(fake, k, block), block)
+    return inside.double().mean().item(), recalled.double().mean().item()
+
+
+def ball_hits(
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    real_radii: torch.Tensor,
+    fake_radii: torch.Tensor | None = None,
+    block: int = DISTANCE_BLOCK,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Quais amostras caem na bola de alguma imagem real (booleano por amostra) e, com `fake_radii`, quais
+    reais caem na bola de alguma amostra (por real; senão None). Em blocos: cada distância uma vez só."""
+    real, fake = real.float().cpu(), fake.float().cpu()
+    inside = torch.zeros(len(fake), dtype=torch.bool)
+    recalled = None if fake_radii is None else torch.zeros(len(real), dtype=torch.bool)
     for start in range(0, len(fake), block):
-        distances = torch.cdist(fake[start : start + block], real)  # (bloco, N reais): cada distância uma vez só
-        precise += int((distances <= real_radii).any(dim=1).sum())
-        recalled |= (distances <= fake_radii[start : start + block, None]).any(dim=0)
-    return precise / len(fake), recalled.double().mean().item()
+        distances = torch.cdist(fake[start : start + block], real)  # (bloco, N reais)
+        inside[start : start + block] = (distances <= real_radii).any(dim=1)
+        if recalled is not None:
+            recalled |= (distances <= fake_radii[start : start + block, None]).any(dim=0)
+    return inside, recalled
+
+
+def realistic(classifier: DigitClassifier, images, reference: Reference) -> np.ndarray:
+    """Para cada imagem, se os seus atributos caem na bola de k vizinhos de alguma imagem real da
+    referência (o critério da precisão, imagem a imagem): uma dupla exposição — um 3 impresso sobre um
+    8 — cai fora de todas, mesmo quando o classificador a lê como um dos dois."""
+    features, _ = embed(classifier, torch.as_tensor(np.asarray(images)).reshape(len(images), -1))
+    return ball_hits(reference.features, features, reference.radii)[0].numpy()
 
 
 # ---------------------------------------------------------------- como o classificador lê as amostras

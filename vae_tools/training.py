@@ -10,7 +10,7 @@ from tqdm.notebook import tqdm as notebook_tqdm
 
 import vae_core as vc
 from vae_tools import checkpoints
-from vae_tools.checkpoints import RunPlan, restore_checkpoint, save_checkpoint, shown
+from vae_tools.checkpoints import Action, RunPlan, restore_checkpoint, save_checkpoint, shown
 from vae_tools.figures import br_number
 
 
@@ -95,29 +95,22 @@ def train(
     treino e da validação, para o VAE condicional.
 
     - Outro processo treinando a mesma configuração: `CheckpointError` na hora, com o pid dele
-      (`checkpoints.RunLock`); só carregar um checkpoint pronto nunca espera. Com a trava, o plano é
-      decidido de novo (`checkpoints.refresh`), para aproveitar o que outro processo tenha gravado.
+      (`checkpoints.RunLock`); só carregar um checkpoint pronto nunca espera. Com a trava, o treino segue
+      um plano decidido de novo (`checkpoints.locked`), para aproveitar o que outro processo tenha
+      gravado; o `plan` recebido não muda.
     - Ctrl+C / "interromper o kernel", ou um checkpoint que não pôde ser gravado (disco cheio, cota,
       erro de E/S): o treino para, diz qual checkpoint ficou e como continuar, e o histórico até ali é
       devolvido (as figuras seguintes ainda funcionam, com um modelo que não completou as épocas).
     - Perda NaN/Inf: para com `TrainingDiverged`, nomeando época e lote; o último checkpoint fica.
     """
-    if plan.action == "reutilizar":
+    if plan.action is Action.REUSE:
         return _start(plan, model, optimizer)[0]
-    with checkpoints.RunLock(plan):
-        _refresh(plan)
-        history, generator = _start(plan, model, optimizer)
-        if plan.action == "reutilizar":
+    with checkpoints.locked(plan) as fresh:
+        history, generator = _start(fresh, model, optimizer)
+        if fresh.action is Action.REUSE:
             return history
-        snapshots = None if snapshot_x is None else snapshotter(model, snapshot_x, snapshot_every, plan.num_epochs)
-        return _fit(plan, model, optimizer, generator, history, (train_x, val_x, labels), progress, snapshots)
-
-
-def _refresh(plan: RunPlan):
-    before = plan.describe()
-    checkpoints.refresh(plan)
-    if plan.describe() != before:
-        print(f"Outro processo gravou esta configuração depois do plano da primeira célula. {plan.describe()}")
+        snapshots = None if snapshot_x is None else snapshotter(model, snapshot_x, snapshot_every, fresh.num_epochs)
+        return _fit(fresh, model, optimizer, generator, history, (train_x, val_x, labels), progress, snapshots)
 
 
 def _start(plan: RunPlan, model, optimizer) -> tuple[dict, torch.Generator]:

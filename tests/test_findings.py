@@ -1,0 +1,147 @@
+"""Os veredictos do `vae_tools.findings`, cada um virado por entradas construídas à mão."""
+
+import numpy as np
+import pytest
+
+from vae_tools import findings
+from vae_tools.findings import Compared, Fit, Information, Ink
+
+RNG = np.random.default_rng(0)
+
+
+def elbos(mean: float, n: int = 4000, spread: float = 10.0) -> np.ndarray:
+    return -(mean + spread * RNG.standard_normal(n))
+
+
+def test_overfitting_verdicts_flip_with_the_validation_curve_and_the_gap():
+    falling = [120, 110, 106, 105, 104.5, 104.2]
+    gap = findings.overfitting(falling, elbos(100.0), elbos(104.0))
+    assert gap.verdict is Fit.GAP_STILL_IMPROVING
+    assert gap.gap == pytest.approx(4.0, abs=1.0) and gap.gap_se == pytest.approx(10 * np.sqrt(2 / 4000), rel=0.1)
+    assert gap.best_epoch == 6 and gap.improving_epochs == 5
+
+    same = findings.overfitting(falling, elbos(100.0), elbos(100.0))
+    assert same.verdict is Fit.NO_GAP
+
+    rising = [120, 110, 106, 107, 108, 109]  # a melhor época (3) ficou 3 épocas para trás
+    worse = findings.overfitting(rising, elbos(100.0), elbos(100.0))
+    assert worse.verdict is Fit.OVERFITTING and worse.best_epoch == 3 and worse.improving_epochs == 0
+    two_back = findings.overfitting([120, 110, 106, 107, 108], elbos(100.0), elbos(100.0))
+    assert two_back.verdict is Fit.NO_GAP  # duas épocas sem melhorar ainda não bastam (PATIENCE = 3)
+
+
+def test_reconstruction_error_separates_the_floor_and_reads_ink_within_each_digit():
+    labels = np.repeat(np.arange(10), 200)
+    ink = RNG.uniform(50, 150, len(labels)) + 30 * labels  # a tinta varia entre e dentro dos dígitos
+    floor = 0.3 * ink
+    excess = 5 + labels + RNG.normal(0, 1, len(labels))  # o erro de fato só depende do dígito
+    weak = findings.reconstruction_error(floor + excess, floor, ink, labels)
+    assert weak.floor == pytest.approx(floor.mean()) and weak.excess == pytest.approx(excess.mean())
+    assert weak.floor_share == pytest.approx(floor.mean() / (floor + excess).mean())
+    assert (weak.easiest, weak.hardest) == (0, 9)
+    assert weak.ink is Ink.WEAK and weak.pooled_ink_correlation > 0.9  # junto, a tinta "explica" tudo
+
+    grows = findings.reconstruction_error(floor + excess + 0.1 * ink, floor, ink, labels)
+    assert grows.ink is Ink.GROWS and grows.within_ink_correlation > findings.INK_CORRELATION
+
+
+def test_blur_counts_gray_pixels_and_flips():
+    means = np.full((4, 784), 0.5)
+    draws = np.zeros((4, 784))
+    facts = findings.blur(means, draws, np.zeros((4, 784)))
+    assert facts.gray_means == 1.0 and facts.gray_real == 0.0 and facts.gray_draws == 0.0
+    assert facts.flips == 0  # 0,5 arredonda para 0, e o sorteio é 0
+    assert findings.blur(means, np.ones((4, 784)), means).flips == 784
+
+
+def test_kl_split_verdict_follows_the_log_n_cap():
+    n = 1000
+    kl = np.full(n, 25.0)
+    saturated = findings.kl_split(
+        {"information": np.full(n, 0.95 * np.log(n)), "prior_mismatch": 25 - np.full(n, 0.95 * np.log(n)), "kl": kl}
+    )
+    assert saturated.verdict is Information.SATURATED and saturated.cap == pytest.approx(np.log(n))
+    assert saturated.information + saturated.mismatch == pytest.approx(25.0)
+    below = findings.kl_split({"information": np.full(n, 2.0), "prior_mismatch": np.full(n, 23.0), "kl": kl})
+    assert below.verdict is Information.BELOW_CAP and below.information_share == pytest.approx(2 / 25)
+
+
+def test_compare_calls_a_difference_only_beyond_two_standard_errors():
+    assert findings.compare(0.3, 0.1) is Compared.BETTER
+    assert findings.compare(0.19, 0.1) is Compared.TIE
+    assert findings.compare(-0.3, 0.1) is Compared.WORSE
+
+
+def test_separation_compares_codes_with_pixels_on_the_same_images():
+    n = 3000
+    pixels = RNG.random(n) < 0.90
+    better = pixels | (RNG.random(n) < 0.5)  # acerta tudo o que os pixels acertam, e mais
+    facts = findings.separation(
+        {"mu": better, "pixels": pixels, "pca": pixels, "tsne": better, "mu_tsne_images": better}
+    )
+    assert facts.versus_pixels is Compared.BETTER and facts.tsne_versus_mu is Compared.TIE
+    assert facts.difference == pytest.approx(better.mean() - pixels.mean())
+    tie = findings.separation({"mu": pixels, "pixels": pixels, "pca": pixels, "tsne": pixels, "mu_tsne_images": pixels})
+    assert tie.versus_pixels is Compared.TIE and tie.difference_se == 0
+
+
+def test_sampling_verdicts():
+    def score(frechet, confident, n=10000):
+        return {"frechet_distance": frechet, "confident_fraction": confident, "n": n}
+
+    scores = {
+        "real": score(2, 0.95),
+        "reconstructions": score(30, 0.9),
+        "mixture": score(80, 0.8),
+        "prior": score(230, 0.42),
+        "blurred": score(330, 0.89),
+    }
+    facts = findings.sampling(scores, 0.96)
+    assert facts.mixture_vs_prior is Compared.BETTER and facts.blur_paradox
+    assert facts.gain == pytest.approx(0.38)
+    scores["mixture"] = score(220, 0.425)
+    scores["blurred"] = score(100, 0.89)
+    facts = findings.sampling(scores, 0.96)
+    assert facts.mixture_vs_prior is Compared.TIE and not facts.blur_paradox
+
+
+def test_holes_read_legibility_from_the_emptiest_to_the_densest_decile():
+    means, ses = np.linspace(0.2, 0.6, 10), np.full(10, 0.015)
+    assert findings.holes((means, ses), 0.8, 0.95).rises is Compared.BETTER
+    assert findings.holes((np.full(10, 0.4), ses), 0.8, 0.95).rises is Compared.TIE
+
+
+def test_bound_converges_when_a_larger_k_gains_less_than_a_nat():
+    base = RNG.normal(-100, 10, 500)
+    iwae = {1: base, 10: base + 2, 100: base + 3}
+    large = {1: base, 100: base + 3, 1000: base + 3.5}
+    facts = findings.bound(base - 0.01, iwae, large, 1000)
+    assert facts.converged and facts.tightening == pytest.approx(3) and facts.gap == pytest.approx(3.5)
+    assert (facts.k, facts.large_images) == (1000, 500) and facts.large_bound == pytest.approx(base.mean() + 3.5)
+    assert not findings.bound(base, iwae, large | {1000: base + 5}, 1000).converged
+
+
+def test_units_and_sweep():
+    kl = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.001])
+    facts = findings.units(kl, kl > 0.01)
+    assert facts.active == 5 and facts.any_inactive and facts.inactive_kl == pytest.approx(0.001)
+    assert facts.top5_share == pytest.approx(15 / 15.001)
+    assert findings.sweep(np.array([40.0, 35, 30, 10, 5]), 3).ordered
+    assert not findings.sweep(np.array([40.0, 35, 8, 10, 5]), 3).ordered
+
+
+def test_interpolation_is_paired_by_pair_of_endpoints():
+    latent = RNG.random((200, 9)) < 0.8
+    pixels = RNG.random((200, 9)) < 0.3
+    facts = findings.interpolation(latent, pixels)
+    assert facts.verdict is Compared.BETTER and facts.pairs == 200
+    assert findings.interpolation(pixels, latent).verdict is Compared.WORSE
+    assert findings.interpolation(latent, latent).verdict is Compared.TIE
+
+
+def test_latent_2d_compares_the_codes_with_the_prior():
+    mu = RNG.normal(0, 1.5, (5000, 2))
+    facts = findings.latent_2d(mu, np.full((5000, 2), np.log(0.1)), (150.0, 104.0), (0.7, 0.95), 20)
+    assert facts.spread_wider and facts.extra == pytest.approx(46.0) and facts.central == pytest.approx(1.645, abs=1e-3)
+    assert facts.prior_central == pytest.approx(0.81, abs=1e-3) and facts.var1 == pytest.approx(2.25 + 0.1, rel=0.1)
+    assert not findings.latent_2d(mu / 3, np.zeros((5000, 2)), (150.0, 104.0), (0.7, 0.95), 20).spread_wider

@@ -1,0 +1,355 @@
+"""O que cada seção dos notebooks conclui: fatos com nome e veredictos, calculados aqui e testados.
+
+Cada função recebe números já medidos (arrays, históricos) e devolve uma dataclass imutável; um veredicto é
+um `Enum` cujo valor nunca é mostrado ao leitor — o notebook escolhe, por ele, uma frase inteira já
+escrita. Os limiares são constantes com nome e com a razão de existirem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+
+import numpy as np
+
+from vae_tools.analysis import paired_difference, within_group_correlation
+
+TWO_SE = 2.0  # uma diferença conta quando passa de dois erros padrão (≈ 95 % sob normalidade)
+PATIENCE = 3  # épocas sem melhorar a validação que contam como "piorou" (a paciência usual do early stopping)
+INK_CORRELATION = 0.3  # |r| abaixo disso: a tinta explica menos de 10 % da variância do erro dentro do dígito
+GRAY = (0.1, 0.9)  # um pixel "cinza": nem fundo nem traço
+SATURATED = 0.9  # informação acima de 90 % do teto log N: o código quase identifica cada imagem
+CONVERGED_NATS = 1.0  # ganho de um k maior no limite de importância abaixo do qual o limite está perto de convergir
+
+
+# ---------------------------------------------------------------- o capítulo
+
+
+class Fit(Enum):
+    OVERFITTING = auto()  # a validação piorou nas últimas épocas
+    GAP_STILL_IMPROVING = auto()  # treino melhor que validação, mas a validação ainda melhora
+    NO_GAP = auto()  # treino e validação iguais dentro do ruído
+
+
+@dataclass(frozen=True)
+class Overfitting:
+    gap: float  # −ELBO de validação − de treino, com os pesos finais (nats por imagem)
+    gap_se: float
+    best_epoch: int  # a época de menor perda de validação
+    epochs: int
+    improving_epochs: int  # épocas finais seguidas em que a validação caiu
+    verdict: Fit
+
+
+def overfitting(val_losses, train_elbo: np.ndarray, val_elbo: np.ndarray) -> Overfitting:
+    """A pergunta "sobreajusta?" respondida pelo que se mediu: a validação piorou (por `PATIENCE` épocas)?
+    E, com os pesos finais, as imagens não vistas custam mais que as de treino (a lacuna, com o erro padrão
+    de duas amostras independentes)?"""
+    val = np.asarray(val_losses, dtype=np.float64)
+    gap = float(np.mean(-val_elbo) - np.mean(-train_elbo))
+    gap_se = float(np.sqrt(np.var(val_elbo, ddof=1) / len(val_elbo) + np.var(train_elbo, ddof=1) / len(train_elbo)))
+    best = int(np.argmin(val)) + 1
+    falling = np.diff(val) < 0
+    improving = len(falling) - (int(np.flatnonzero(~falling)[-1]) + 1 if (~falling).any() else 0)
+    if len(val) - best >= PATIENCE:
+        verdict = Fit.OVERFITTING
+    elif gap > TWO_SE * gap_se:
+        verdict = Fit.GAP_STILL_IMPROVING
+    else:
+        verdict = Fit.NO_GAP
+    return Overfitting(gap, gap_se, best, len(val), improving, verdict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int  # a época medida
+    covered: float  # fração do caminho (distância média dos pixels) da época 1 às reconstruções finais
+
+
+def progress(snapshots: np.ndarray, epochs: list[int], at: int) -> Progress:
+    """Quanto do caminho até as reconstruções finais as da época `at` (ou a mais próxima antes) já fizeram."""
+    distance = np.abs(snapshots - snapshots[-1]).reshape(len(snapshots), -1).mean(1)
+    i = max(j for j, e in enumerate(epochs) if e <= at) if epochs[0] <= at else 0
+    return Progress(epochs[i], float(1 - distance[i] / distance[0]) if distance[0] > 0 else 1.0)
+
+
+@dataclass(frozen=True)
+class Estimators:
+    score_ratio: float  # variância mediana da função escore ÷ a da reparametrização
+    baseline_ratio: float  # o mesmo, com linha de base
+
+
+def estimators(variances: dict[str, np.ndarray]) -> Estimators:
+    """Quantas vezes mais ruidosa (variância mediana entre as coordenadas) é a função escore, sem e com
+    linha de base, que a reparametrização (`analysis.gradient_estimators`)."""
+    median = {name: float(np.median(v)) for name, v in variances.items()}
+    reparam = median["reparameterization"]
+    return Estimators(median["score"] / reparam, median["score_baseline"] / reparam)
+
+
+class Ink(Enum):
+    GROWS = auto()  # dentro de um dígito, mais tinta, mais erro
+    WEAK = auto()  # dentro de um dígito, a tinta quase não explica o erro
+
+
+@dataclass(frozen=True)
+class ReconstructionError:
+    bce: float  # BCE média da reconstrução de μ (nats por imagem)
+    floor: float  # média do piso H(x) dos pixels cinza
+    excess: float  # média de BCE − H(x): o erro de fato
+    floor_share: float  # fração da BCE que é piso
+    easiest: int  # dígito de menor erro de fato
+    hardest: int
+    easiest_excess: float
+    hardest_excess: float
+    pooled_ink_correlation: float  # tinta × BCE, todas as imagens juntas
+    within_ink_correlation: float  # tinta × erro de fato, dentro de cada dígito (média)
+    ink: Ink
+
+
+def reconstruction_error(bce: np.ndarray, floor: np.ndarray, ink: np.ndarray, labels: np.ndarray):
+    """De onde vem o erro de reconstrução: quanto é o piso da entropia dos pixels cinza (que nenhum modelo
+    baixa) e quanto é erro de fato, por dígito e, dentro de cada dígito, contra a quantidade de tinta."""
+    excess = bce - floor
+    per_digit = np.bincount(labels, weights=excess) / np.bincount(labels)
+    within = within_group_correlation(ink, excess, labels)
+    return ReconstructionError(
+        float(bce.mean()), float(floor.mean()), float(excess.mean()), float(floor.mean() / bce.mean()),
+        int(per_digit.argmin()), int(per_digit.argmax()), float(per_digit.min()), float(per_digit.max()),
+        float(np.corrcoef(ink, bce)[0, 1]), within, Ink.GROWS if abs(within) >= INK_CORRELATION else Ink.WEAK,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Blur:
+    gray_means: float  # fração de pixels cinza nas médias do decodificador (amostras do prior)
+    gray_real: float  # nas imagens de teste
+    gray_draws: float  # nos sorteios de Bernoulli (0: cada pixel é 0 ou 1)
+    flips: float  # pixels em que um sorteio difere, em média, do arredondamento da sua média (por imagem)
+
+
+def gray_fraction(images: np.ndarray) -> float:
+    images = np.asarray(images)
+    return float(((images > GRAY[0]) & (images < GRAY[1])).mean())
+
+
+def blur(means: np.ndarray, draws: np.ndarray, real: np.ndarray) -> Blur:
+    """Por que as amostras parecem borradas: o decodificador devolve a média de cada pixel, não um sorteio.
+    `draws`: um sorteio de Bernoulli de cada média (mesma forma que `means`)."""
+    means, draws = np.asarray(means).reshape(len(means), -1), np.asarray(draws).reshape(len(means), -1)
+    flips = (draws != (means > 0.5)).sum(1)
+    return Blur(gray_fraction(means), gray_fraction(real), gray_fraction(draws), float(flips.mean()))
+
+
+class Information(Enum):
+    SATURATED = auto()  # I perto do teto log N: o código identifica quase cada imagem
+    BELOW_CAP = auto()
+
+
+@dataclass(frozen=True)
+class KLSplit:
+    kl: float  # E_x KL(q(z|x) ‖ p(z)), forma fechada (nats por imagem)
+    information: float  # I_q(x; z), estimado
+    information_se: float
+    mismatch: float  # KL(q(z) ‖ p(z)), estimado
+    mismatch_se: float
+    cap: float  # log N: o máximo de informação sobre qual das N imagens
+    images: int
+    information_share: float  # fração da KL que é informação
+    mismatch_share: float
+    verdict: Information
+
+
+def kl_split(parts: dict[str, np.ndarray]) -> KLSplit:
+    """A KL do ELBO = informação + desencontro da posterior agregada com o *prior* (`analysis.kl_split`)."""
+    info, mismatch, n = parts["information"], parts["prior_mismatch"], len(parts["kl"])
+    cap = float(np.log(n))
+    verdict = Information.SATURATED if info.mean() >= SATURATED * cap else Information.BELOW_CAP
+    se = lambda v: float(v.std(ddof=1) / np.sqrt(len(v)))  # noqa: E731
+    kl = float(parts["kl"].mean())
+    return KLSplit(kl, float(info.mean()), se(info), float(mismatch.mean()), se(mismatch), cap, n,
+                   float(info.mean() / kl), float(mismatch.mean() / kl), verdict)  # fmt: skip
+
+
+class Compared(Enum):
+    BETTER = auto()
+    TIE = auto()
+    WORSE = auto()
+
+
+def compare(difference: float, se: float) -> Compared:
+    """Melhor, empate ou pior: a diferença conta só além de `TWO_SE` erros padrão."""
+    if difference > TWO_SE * se:
+        return Compared.BETTER
+    return Compared.WORSE if difference < -TWO_SE * se else Compared.TIE
+
+
+@dataclass(frozen=True)
+class Separation:
+    mu: float  # acerto de 5 vizinhos nos μ (todas as imagens de teste)
+    pixels: float  # o mesmo nos 784 pixels das mesmas imagens
+    difference: float
+    difference_se: float  # erro pareado (as mesmas imagens)
+    pca: float  # no plano das duas primeiras componentes
+    tsne: float  # no plano do t-SNE
+    mu_tsne_images: float  # nos μ das mesmas imagens do t-SNE
+    versus_pixels: Compared
+    tsne_versus_mu: Compared
+
+
+def separation(correct: dict[str, np.ndarray]) -> Separation:
+    """Os códigos separam os dígitos? Sempre contra uma linha de base: os pixels, nas mesmas imagens."""
+    acc = {name: float(c.mean()) for name, c in correct.items()}
+    diff, se = paired_difference(correct["mu"], correct["pixels"])
+    tsne_diff, tsne_se = paired_difference(correct["tsne"], correct["mu_tsne_images"])
+    return Separation(acc["mu"], acc["pixels"], diff, se, acc["pca"], acc["tsne"], acc["mu_tsne_images"],
+                      compare(diff, se), compare(tsne_diff, tsne_se))  # fmt: skip
+
+
+# ---------------------------------------------------------------- a avaliação
+
+
+@dataclass(frozen=True)
+class Sampling:
+    real: float  # distância de Fréchet das imagens reais de treino às de teste: a âncora da escala
+    reconstructions: float
+    mixture: float
+    prior: float
+    blurred: float
+    prior_confident: float  # fração lida com confiança ≥ 0,9
+    mixture_confident: float
+    test_confident: float  # das próprias imagens de teste
+    blurred_confident: float
+    gain: float  # mistura − prior, em fração lida com confiança
+    gain_se: float
+    mixture_vs_prior: Compared
+    blur_paradox: bool  # o desfoque fica mais longe que o prior, mas é lido com mais confiança
+
+
+def sampling(scores: dict[str, dict], test_confident: float) -> Sampling:
+    """O que as medidas de qualidade dizem das amostras, com `scores` de `quality.measure_images` nas chaves
+    real, reconstructions, mixture, prior, blurred."""
+    frechet = {name: m["frechet_distance"] for name, m in scores.items()}
+    confident = {name: m["confident_fraction"] for name, m in scores.items()}
+    gain = confident["mixture"] - confident["prior"]
+    se = float(np.sqrt(sum(confident[s] * (1 - confident[s]) / scores[s]["n"] for s in ("mixture", "prior"))))
+    paradox = frechet["blurred"] > frechet["prior"] and confident["blurred"] > confident["prior"]
+    return Sampling(frechet["real"], frechet["reconstructions"], frechet["mixture"], frechet["prior"],
+                    frechet["blurred"], confident["prior"], confident["mixture"], test_confident,
+                    confident["blurred"], gain, se, compare(gain, se), paradox)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Holes:
+    bottom: float  # fração lida com confiança no decil de menor densidade da posterior agregada
+    bottom_se: float
+    top: float  # no de maior densidade
+    top_se: float
+    mixture: float  # das amostras da mistura ajustada aos códigos
+    real: float  # das imagens de teste
+    rises: Compared  # topo − fundo
+
+
+def holes(by_decile: tuple[np.ndarray, np.ndarray], mixture: float, real: float) -> Holes:
+    """A legibilidade das amostras do *prior* por decil da densidade da posterior agregada no seu z."""
+    means, ses = by_decile
+    rises = compare(means[-1] - means[0], float(np.hypot(ses[-1], ses[0])))
+    return Holes(float(means[0]), float(ses[0]), float(means[-1]), float(ses[-1]), mixture, real, rises)
+
+
+@dataclass(frozen=True)
+class Bound:
+    k1_minus_elbo: float  # limite com k = 1 − ELBO (KL fechada), pareado
+    k1_minus_elbo_se: float
+    tightening: float  # k = 100 − k = 1, pareado
+    tightening_se: float
+    large_gain: float  # k grande − k = 100, pareado
+    large_gain_se: float
+    gap: float  # k grande − k = 1: um limite inferior da folga do ELBO
+    gap_se: float
+    converged: bool
+    k: int  # o k grande
+    large_images: int  # quantas imagens o k grande usou
+    large_bound: float  # o limite médio com o k grande
+
+
+def bound(elbo: np.ndarray, iwae: dict[int, np.ndarray], iwae_large: dict[int, np.ndarray], large_k: int) -> Bound:
+    """O limite de importância: quanto ele aperta o ELBO, e se já parou de subir."""
+    k1 = paired_difference(iwae[1], elbo)
+    tight = paired_difference(iwae[100], iwae[1])
+    large = paired_difference(iwae_large[large_k], iwae_large[100])
+    gap = paired_difference(iwae_large[large_k], iwae_large[1])
+    top = iwae_large[large_k]
+    return Bound(*k1, *tight, *large, *gap, large[0] < CONVERGED_NATS, large_k, len(top), float(top.mean()))
+
+
+@dataclass(frozen=True)
+class Units:
+    active: int
+    dims: int
+    top5_share: float  # fração da KL nas 5 dimensões de mais KL
+    inactive_kl: float  # KL somada das inativas
+    any_inactive: bool
+
+
+def units(kl_dims: np.ndarray, active: np.ndarray) -> Units:
+    top5 = np.sort(kl_dims)[::-1][:5].sum() / kl_dims.sum()
+    return Units(int(active.sum()), len(active), float(top5), float(kl_dims[~active].sum()), bool((~active).any()))
+
+
+@dataclass(frozen=True)
+class Sweep:
+    high_kl_change: float  # mudança média de ponta a ponta (níveis de cinza por pixel) nas dimensões de mais KL
+    low_kl_change: float  # nas de menos KL
+    ordered: bool  # toda dimensão de mais KL muda a imagem mais que toda dimensão de menos KL
+
+
+def sweep(change: np.ndarray, high: int) -> Sweep:
+    """`change`: a mudança de cada dimensão varrida, as `high` primeiras de mais KL e as demais de menos."""
+    top, bottom = change[:high], change[high:]
+    return Sweep(float(top.mean()), float(bottom.mean()), bool(top.min() > bottom.max()))
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    pairs: int
+    latent: float  # fração dos pontos intermediários com cara de dígito real, caminho latente
+    pixels: float  # o mesmo, mistura de pixels entre as mesmas pontas
+    difference: float
+    difference_se: float  # pareado por par de pontas
+    verdict: Compared  # latente × pixels
+
+
+def interpolation(latent_real: np.ndarray, pixel_real: np.ndarray) -> Interpolation:
+    """`latent_real`, `pixel_real`: (pares, pontos intermediários) booleanos de `quality.realistic`."""
+    a, b = latent_real.mean(1), pixel_real.mean(1)
+    diff, se = paired_difference(a, b)
+    return Interpolation(len(a), float(a.mean()), float(b.mean()), diff, se, compare(diff, se))
+
+
+@dataclass(frozen=True)
+class Latent2D:
+    central: float  # meia largura do quadrado central de 90 % por eixo da N(0, 1)
+    in_central: float  # fração dos μ nesse quadrado
+    prior_central: float  # a massa do prior nele
+    var1: float  # variância da posterior agregada em cada eixo
+    var2: float
+    loss_2d: float
+    loss_main: float
+    extra: float
+    knn_2d: float
+    knn_main: float  # o mesmo classificador de vizinhos nos μ do modelo principal
+    dims: int  # as dimensões do modelo principal
+    spread_wider: bool  # μ mais espalhados que o prior
+
+
+def latent_2d(mu: np.ndarray, logvar: np.ndarray, losses: tuple, knn: tuple, dims: int) -> Latent2D:
+    """O VAE 2-D contra o *prior* e contra o modelo principal: `losses` e `knn` são (2-D, principal)."""
+    from vae_tools.analysis import normal_quantiles, prior_mass
+
+    central = float(normal_quantiles(2)[1])  # o intervalo central de 90 % da N(0, 1) em cada eixo
+    in_central = float((np.abs(mu) <= central).all(axis=1).mean())
+    prior_central = prior_mass([-central] * 2, [central] * 2)
+    var = mu.var(axis=0) + np.exp(logvar).mean(axis=0)  # Var[z] = Var(μ) + E σ² (lei da variância total)
+    return Latent2D(central, in_central, prior_central, float(var[0]), float(var[1]), losses[0], losses[1],
+                    losses[0] - losses[1], knn[0], knn[1], dims, in_central < prior_central)  # fmt: skip
