@@ -1,7 +1,8 @@
 """Classificador e medidas de qualidade: acurácia, tempo de treino, linhas de calibração e tempo de pontuação.
 
-Treina (ou lê, se já existe) o classificador do projeto na partição padrão (validação de 5.000 imagens,
-semente 42, as 55.000 restantes de treino) e mede, contra a referência das 10.000 imagens de teste:
+Lê o classificador do projeto (`vae_tools/classificador.pt`, os pesos fixos do repositório, treinados por
+`make classificador` na partição padrão: validação de 5.000 imagens, semente 42, as 55.000 restantes de
+treino) e mede, contra a referência das 10.000 imagens de teste:
   - o piso: 10.000 imagens de treino (dígitos reais, outros que os da referência);
   - essas mesmas imagens de treino desfocadas e com ruído (conjuntos independentes da referência, como
     as amostras de um modelo);
@@ -18,7 +19,7 @@ import time
 import torch
 
 from vae_tools import classifier, mnist, quality
-from vae_tools.checkpoints import resolve_checkpoint_dir, shown
+from vae_tools.checkpoints import shown
 from vae_tools.figures import br_number
 
 N_IMAGES = 10_000
@@ -53,11 +54,9 @@ def main():
 
     print(cpu_line())
     print(f"PyTorch {torch.__version__} | threads: {torch.get_num_threads()}")
-    print(f"Pasta dos checkpoints: {shown(resolve_checkpoint_dir())}")
     data = mnist.load_mnist(mnist.resolve_data_dir(), val_size=5_000, seed=42)
-    model, info = classifier.load_or_train_classifier(data, seed=42)
-    origin = "treinado agora" if info["trained"] else "lido do arquivo (tempo do treino original)"
-    print(f"\nClassificador {info['path'].name}: {origin}")
+    model, info = classifier.load_classifier()
+    print(f"\nClassificador {shown(info['path'])} (SHA-256 {info['sha256'][:16]}…; tempo do treino original)")
     print(f"  treino: {br_number(info['seconds'], 1)} s ({info['config']['NUM_EPOCHS']} épocas; guardada a época "
           f"{info['best_epoch']}, a de maior acurácia na validação)")  # fmt: skip
     print(f"  acurácia: validação {percent(info['val_accuracy'])}, teste {percent(info['test_accuracy'])}")

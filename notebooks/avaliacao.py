@@ -171,15 +171,15 @@ display(Markdown(markdown_table(header, cells)))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 mixture = {
-    Compared.BETTER: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* melhora as amostras: distância {mixture:.1f} e {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%} a mais).",
-    Compared.TIE: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* não muda a legibilidade além do ruído: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%}), distância {mixture:.1f}.",
-    Compared.WORSE: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* piora a legibilidade: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%}), distância {mixture:.1f}.",
+    Compared.BETTER: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* melhora as amostras: distância {mixture:,.1f} e {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%} a mais).",
+    Compared.TIE: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* não muda a legibilidade além do ruído: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%}), distância {mixture:,.1f}.",
+    Compared.WORSE: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* piora a legibilidade: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%}), distância {mixture:,.1f}.",
 }[sampling.mixture_vs_prior]
 say(
     "**As amostras do *prior* ficam longe de dígitos reais.** Na escala do classificador, imagens reais ficam a "
-    "{real:.1f} das de teste e as reconstruções a {reconstructions:.1f}; as amostras do *prior*, a {prior:.1f}, com "
+    "{real:,.1f} das de teste e as reconstruções a {reconstructions:,.1f}; as amostras do *prior*, a {prior:,.1f}, com "
     "{prior_confident:.1%} lidas com confiança (as de teste: {test_confident:.1%}). " + mixture + " O desfoque de 1 "
-    "pixel fica a {blurred:.1f} embora {blurred_confident:.1%} das desfocadas sejam lidas com confiança: a distância "
+    "pixel fica a {blurred:,.1f} embora {blurred_confident:.1%} das desfocadas sejam lidas com confiança: a distância "
     "de Fréchet pune o borrado mais que a ilegibilidade, e se lê ao lado da confiança.",
     sampling,
 )
@@ -196,12 +196,12 @@ log_q = analysis.aggregate_log_density(z_prior, mu_train, logvar_train)
 prior_images = torch.as_tensor(vc.decode_latent(model, z_prior)).reshape(n, -1)
 prior_confident = digits.read(classifier, prior_images)[1] >= quality.CONFIDENCE
 deciles = analysis.by_quantile(log_q, prior_confident)
-emptiest, densest = np.argsort(log_q)[:10], np.argsort(-log_q)[:10]
+emptiest, densest = (part[:: len(part) // 10][:10] for part in np.array_split(np.argsort(log_q), 10)[::9])
 rows = {
     "reais (teste)": test_x[:10].cpu().numpy(),
     "mistura": vc.decode_latent(model, z_mixture[:10]).reshape(10, -1),
-    "prior: z mais denso": prior_images[densest].numpy(),
-    "prior: z mais vazio": prior_images[emptiest].numpy(),
+    "prior: decil mais denso": prior_images[densest].numpy(),
+    "prior: decil mais vazio": prior_images[emptiest].numpy(),
 }
 fig = plt.figure(figsize=(15, 4.6))
 cells = fig.add_gridspec(1, 2, width_ratios=[1.7, 1])
@@ -209,7 +209,7 @@ ax = fig.add_subplot(cells[0])
 ax.imshow(image_grid(np.concatenate(list(rows.values())).reshape(-1, 28, 28), ncols=10), cmap="gray")
 ax.set_yticks(np.arange(len(rows)) * 28 + 14, list(rows))
 ax.set_xticks([])
-ax.set_title("Imagens reais e médias decodificadas; z do prior onde q(z) é maior e menor")
+ax.set_title("Imagens reais e médias decodificadas; z do prior nos decis de q(z) mais denso e mais vazio")
 ax = fig.add_subplot(cells[1])
 ax.errorbar(
     np.arange(1, 11), 100 * deciles[0], yerr=200 * deciles[1], fmt="o-", capsize=3, label="prior, por decil de log q(z)"
@@ -230,7 +230,7 @@ hole_facts = findings.holes(deciles, sampling.mixture_confident, sampling.test_c
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 rises = {
     Compared.BETTER: "**Os buracos do *prior* são onde as amostras deixam de ser dígitos.**",
-    Compared.TIE: "**A legibilidade das amostras do *prior* não depende, além do ruído, de onde o seu $z$ cai.**",
+    Compared.TIE: "**A legibilidade das amostras do *prior* não depende, além do ruído, da densidade de $q(z)$ no seu $z$.**",
     Compared.WORSE: "**As amostras do *prior* são menos legíveis onde os códigos se concentram.**",
 }[hole_facts.rises]
 say(
@@ -352,10 +352,12 @@ say(
 # Entre os códigos $\mu$ de dois dígitos de teste traçamos um segmento e decodificamos pontos igualmente
 # espaçados (linhas "z"). Para comparar, a linha "pixels" mistura, $(1-t)\,\hat{x}_a + t\,\hat{x}_b$, as
 # **mesmas pontas**: as reconstruções das duas imagens, de modo que os dois caminhos começam e terminam nas
-# mesmas figuras. Uma mistura de pixels imprime um dígito sobre o outro; o classificador pode até lê-la como
-# um dos dois, então medimos outra coisa: se cada imagem do caminho **tem cara de dígito real** — se os seus
-# atributos caem na bola de 3 vizinhos de alguma imagem de teste, o critério da precisão, imagem a imagem.
-# A figura mostra três pares; a medida usa 200 pares sorteados de dígitos diferentes.
+# mesmas figuras. Uma mistura de pixels é uma **dupla exposição**: imprime cada dígito pela metade, e os
+# traços de ambos viram cinza — o classificador pode até lê-la como um dos dois, então uma troca de leitura
+# não a vê. Medimos a **tinta fantasma**: quanto a fração de pixels cinza (entre 0,1 e 0,9) dos pontos
+# intermediários passa da média das duas pontas. E, para ver se o classificador se incomoda, a fração dos
+# pontos que **têm cara de dígito real** (os atributos caem na bola de 3 vizinhos de alguma imagem de teste, o
+# critério da precisão). A figura mostra três pares; as medidas usam 200 pares sorteados de dígitos diferentes.
 
 # %%
 steps = np.linspace(0, 1, 11)
@@ -383,18 +385,20 @@ ax.set_yticks(
 ax.set_xticks(np.arange(len(steps)) * 28 + 14, [f"t={br_number(t, 1)}" for t in steps], fontsize=8)
 ax.set_title("Interpolação entre as mesmas pontas: no espaço latente (z) e nos pixels")
 show_figure(fig, "aval_04_interpolacao", FIGURES_DIR)
-path_facts = findings.interpolation(realistic["latent"][3:], realistic["pixels"][3:])
+ghosts = (analysis.ghost_ink(latent[3:]), analysis.ghost_ink(pixels[3:]))
+path_facts = findings.interpolation(ghosts, (realistic["latent"][3:], realistic["pixels"][3:]))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 verdict = {
-    Compared.BETTER: "**O caminho no espaço latente passa por dígitos; a mistura de pixels, por sobreposições.**",
-    Compared.TIE: "**Os dois caminhos passam por imagens com cara de dígito na mesma proporção, dentro do ruído.**",
-    Compared.WORSE: "**A mistura de pixels passa mais por imagens com cara de dígito que o caminho latente.**",
+    Compared.BETTER: "**O caminho no espaço latente passa por dígitos inteiros; a mistura de pixels, por duplas exposições.**",
+    Compared.TIE: "**Os dois caminhos têm a mesma tinta fantasma, dentro do ruído.**",
+    Compared.WORSE: "**O caminho latente tem mais tinta fantasma que a mistura de pixels.**",
 }[path_facts.verdict]
 say(
-    verdict + " Nos {pairs} pares sorteados, {latent:.1%} das imagens intermediárias do caminho latente caem perto de "
-    "um dígito real, contra {pixels:.1%} das misturas de pixels entre as mesmas pontas (diferença {difference:.1%} "
-    "± {difference_se:.1%}, erro pareado por par).",
+    verdict + " Nos {pairs} pares sorteados, os pontos intermediários da mistura de pixels têm {pixel_ghost:.1%} dos "
+    "pixels cinza a mais que as pontas, e os do caminho latente, {latent_ghost:.1%} (diferença {ghost_difference:.1%}"
+    " ± {ghost_se:.1%}, erro pareado por par). O classificador quase não vê a diferença: {latent_real:.1%} dos "
+    "pontos latentes e {pixel_real:.1%} das misturas caem perto de um dígito real.",
     path_facts,
 )
 
@@ -439,7 +443,7 @@ spread = {
     False: "Os códigos estão mais concentrados que o *prior*: no quadrado central de ±{central:.2f} (90 % da N(0, 1) em cada eixo) ele põe {prior_central:.0%} da massa, e ali caem {in_central:.0%} dos μ de teste.",
 }[flat.spread_wider]
 say(
-    "**Duas dimensões bastam para um mapa legível dos dígitos, não para reconstruí-los bem.** " + spread + " A "
+    "**Com duas dimensões o espaço latente inteiro cabe numa figura, ao preço de muitos nats.** " + spread + " A "
     "variância da posterior agregada é {var1:.2f} em z₁ e {var2:.2f} em z₂, contra 1. O preço está na perda: "
     "{loss_2d:.1f} nats por imagem no teste, contra {loss_main:.1f} do modelo do capítulo ({extra:.1f} a mais). "
     "Cinco vizinhos nos μ 2-D acertam {knn_2d:.1%} dos dígitos, contra {knn_main:.1%} nas {dims} dimensões.",
@@ -451,11 +455,12 @@ say(
 #
 # - **O ELBO não mede as amostras**: um classificador fixo mostra que as médias decodificadas do *prior* ficam
 #   longe de dígitos reais, e a distância de Fréchet deve ser lida ao lado da confiança e de uma âncora real.
-# - **O *prior* tem buracos**: onde a posterior agregada quase não tem massa, as amostras deixam de ser dígitos;
-#   sortear de uma mistura ajustada aos códigos evita boa parte deles.
+# - **Amostre onde os códigos estão**: uma mistura ajustada aos $\mu$ dá amostras bem mais legíveis que o *prior*;
+#   a seção 2 mostra se a densidade da posterior agregada no $z$ sorteado explica essa diferença.
 # - **O ELBO é folgado**: o limite de importância sobe alguns nats, um limite inferior da folga.
 # - **Nem todas as dimensões trabalham igual**: poucas concentram a KL, e são elas que mudam a imagem.
-# - **Interpolar no espaço latente passa por dígitos**; misturar pixels passa por sobreposições.
+# - **Interpolar no espaço latente evita duplas exposições**, que uma medida de leitura (o classificador) não vê:
+#   escolha a medida pelo defeito que ela precisa enxergar.
 # - **Duas dimensões** dão um mapa inteiro dos dígitos, ao custo de muitos nats.
 #
 # Limites: um modelo, uma semente, 20 épocas, pixels cinza; a régua de qualidade é um classificador do

@@ -124,7 +124,6 @@ for seed in sorted({run.params["SEED"] for run in runs.values()}):
     train_x, val_x = mnist.flatten_images(data.train_x, device), mnist.to_model_input(data.val_x, device)
     splits[seed] = lab.Split(train_x, val_x, data.train_y.to(device), data.val_y.to(device))
     if seed == SEED:
-        seed_data = data  # a partição da semente principal: a do classificador de dígitos
         test_x, test_y = mnist.to_model_input(data.test_x, device), data.test_y.to(device)
         print(", ".join(f"{name}: {br_number(size)}" for name, size in data.sizes().items()))
 
@@ -147,14 +146,15 @@ print(
 )
 
 # %% [markdown]
-# **As amostras de cada modelo.** O classificador de dígitos do projeto (o mesmo do relatório, treinado uma
-# vez por máquina) lê `QUALITY_SAMPLES` amostras de $z \sim \mathcal{N}(0, I)$ de cada execução e as compara
-# com as imagens de teste nos seus 128 atributos: distância de Fréchet (menor é melhor; a escala é a deste
-# classificador, não a das FIDs de artigos), precisão (fidelidade) e cobertura (diversidade) de Kynkäänniemi
-# et al. (2019) e a fração lida com confiança ≥ 0,9.
+# **As amostras de cada modelo.** O classificador de dígitos do projeto (o mesmo do relatório: pesos fixos,
+# guardados no repositório, a mesma régua em toda máquina) lê `QUALITY_SAMPLES` amostras de
+# $z \sim \mathcal{N}(0, I)$ de cada execução e as compara com as imagens de teste nos seus 128 atributos:
+# distância de Fréchet (menor é melhor; a escala é a deste classificador, não a das FIDs de artigos),
+# precisão (fidelidade) e cobertura (diversidade) de Kynkäänniemi et al. (2019) e a fração lida com
+# confiança ≥ 0,9.
 
 # %% tags=["nbval-ignore-output"]
-classifier, classifier_info = digits.load_or_train_classifier(seed_data, CHECKPOINT_DIR, device, seed=SEED)
+classifier, classifier_info = digits.load_classifier(device)
 reference = quality.make_reference(classifier, test_x[:QUALITY_SAMPLES], test_y[:QUALITY_SAMPLES])
 for run in runs.values():
     lab.measure_samples(run, classifier, reference, QUALITY_SAMPLES, SEED, test_y)

@@ -254,15 +254,13 @@ fit = findings.overfitting(history["val_loss"], train_elbo, val_elbo)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 verdict = {
-    Fit.GAP_STILL_IMPROVING: "**Ainda não há sobreajuste, mas já há uma lacuna de generalização:** as imagens de validação custam mais que as de treino, e a perda de validação continua caindo — mais épocas ainda ajudariam.",
+    Fit.GAP_STILL_IMPROVING: "**Ainda não há sobreajuste, mas já há uma lacuna de generalização:** as imagens de validação custam mais que as de treino, e a perda de validação caiu em cada uma das últimas {improving_epochs} épocas — mais épocas ainda ajudariam.",
     Fit.OVERFITTING: "**O modelo sobreajusta:** a perda de validação parou de cair e subiu nas últimas épocas.",
     Fit.NO_GAP: "**Não há sobreajuste:** com os pesos finais, treino e validação custam o mesmo dentro do ruído.",
 }[fit.verdict]
 say(
     verdict + " Com os pesos finais, validação − treino = {gap:.2f} ± {gap_se:.2f} nats por imagem (erro padrão); "
-    "a melhor validação é a da época {best_epoch} de {epochs}, e ela caiu em cada uma das últimas {improving_epochs} "
-    "épocas. No começo a validação fica abaixo do treino: a perda de treino é a média durante a época, com os "
-    "pesos ainda melhorando, e a de validação é medida no fim.",
+    "a melhor validação é a da época {best_epoch} de {epochs}.",
     fit,
 )
 
@@ -283,10 +281,13 @@ show_figure(fig, "04_progresso_treino", FIGURES_DIR)
 progress = findings.progress(snapshots, snapshot_epochs, at=3)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
+speed = {
+    True: "**As reconstruções mudam depressa no começo e devagar depois.**",
+    False: "**As reconstruções mudam num ritmo quase constante ao longo do treino.**",
+}[progress.front_loaded]
 say(
-    "**A forma de cada dígito aparece cedo; o resto do treino refina detalhes.** Medindo a distância média dos "
-    "pixels às reconstruções finais, as da época {epoch} já percorreram {covered:.0%} do caminho que separa as da "
-    "época 1 das finais.",
+    speed + " Medindo a distância média dos pixels às reconstruções finais, as da época {epoch} já percorreram "
+    "{covered:.0%} do caminho que separa as da época 1 das finais, tendo passado {pace:.0%} das épocas entre as duas.",
     progress,
 )
 
@@ -335,8 +336,9 @@ errors = findings.reconstruction_error(bce, floor, ink, labels)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 ink_sentence = {
-    Ink.GROWS: "Dentro de um mesmo dígito, o erro de fato cresce com a quantidade de tinta (correlação média {within_ink_correlation:.2f}).",
-    Ink.WEAK: "Dentro de um mesmo dígito, a quantidade de tinta quase não explica o erro de fato (correlação média {within_ink_correlation:.2f}): a correlação de {pooled_ink_correlation:.2f} entre tinta e BCE, com todas as imagens juntas, vem sobretudo do piso e da diferença entre dígitos.",
+    Ink.GROWS: "Dentro de um mesmo dígito, o erro de fato cresce com a quantidade de tinta (correlação média {within_ink_correlation:.2f}; com todas as imagens juntas, tinta e BCE têm {pooled_ink_correlation:.2f}).",
+    Ink.SHRINKS: "Dentro de um mesmo dígito, o erro de fato diminui com a quantidade de tinta (correlação média {within_ink_correlation:.2f}; com todas as imagens juntas, tinta e BCE têm {pooled_ink_correlation:.2f}).",
+    Ink.WEAK: "Dentro de um mesmo dígito, a quantidade de tinta quase não explica o erro de fato (correlação média {within_ink_correlation:.2f}, contra {pooled_ink_correlation:.2f} entre tinta e BCE com todas as imagens juntas).",
 }[errors.ink]
 say(
     "**Boa parte da BCE é um piso que nenhum modelo baixa.** Da BCE média de {bce:.1f} nats, {floor:.1f} "
@@ -409,8 +411,8 @@ information = {
 say(
     "**A KL não é a informação do código: é um limite superior dela.** Dos {kl:.1f} nats de KL por imagem, "
     "{information:.2f} ± {information_se:.2f} são informação e {mismatch:.1f} ± {mismatch_se:.1f} "
-    "({mismatch_share:.0%}), o desencontro entre a posterior agregada e o *prior*. " + information + " Onde esse "
-    "desencontro deixa o *prior* sem códigos reais, as amostras decodificam mal: o notebook `avaliacao` mede isso.",
+    "({mismatch_share:.0%}), o desencontro entre a posterior agregada e o *prior*. " + information + " O "
+    "notebook `avaliacao` mede se as amostras do *prior* decodificam pior onde há poucos códigos reais.",
     kl_parts,
 )
 
@@ -501,17 +503,19 @@ show_figure(fig, "09_varredura_explorador", FIGURES_DIR)
 
 # %% tags=["nbval-check-output"]
 torch.manual_seed(SEED)  # o z sorteado de cada imagem de teste: o mesmo no capítulo e no laboratório
-test = vc.evaluate(model, test_x)
-print(f"Perda de teste (−ELBO): {br_number(test['loss'], 2)} nats por imagem (referência clássica: 103,9)")
-print(f"  reconstrução (BCE): {br_number(test['bce'], 2)} | KL: {br_number(test['kl'], 2)}")
+test = findings.final_test(vc.evaluate(model, test_x), errors.bce)
+print(f"Perda de teste (−ELBO): {br_number(test.loss, 2)} nats por imagem (referência clássica: 103,9)")
+print(f"  reconstrução (BCE): {br_number(test.bce, 2)} | KL: {br_number(test.kl, 2)}")
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
+noise = {
+    True: "A diferença, {noise_cost:.1f} nats, é o custo do ruído da posterior: o decodificador recebe um $z$ perto do código da imagem, não o próprio código.",
+    False: "Aqui o $z$ sorteado não custa mais que o próprio código: o ruído da posterior ainda não pesa neste modelo.",
+}[test.noise_costs]
 say(
     "A BCE de teste, {bce:.1f}, usa um $z$ sorteado de $q(z\\mid x)$, como o ELBO exige; decodificando a média "
-    "$\\mu$ (seção 7) ela é {bce_mu:.1f}. A diferença é o custo do ruído da posterior: o decodificador recebe um "
-    "$z$ perto do código da imagem, não o próprio código.",
-    **test,
-    bce_mu=errors.bce,
+    "$\\mu$ (seção 7) ela é {bce_mu:.1f}. " + noise,
+    test,
 )
 
 # %% [markdown]

@@ -258,3 +258,13 @@ def test_bernoulli_draws_are_binary_with_the_given_means():
     draws = analysis.bernoulli_draws(means, seed=0, draws=2)
     assert draws.shape == (2, 2000, 4) and set(np.unique(draws)) == {0.0, 1.0}
     assert draws.mean() == pytest.approx(0.25, abs=0.02) and (draws[0] != draws[1]).any()
+
+
+def test_ghost_ink_sees_a_double_exposure():
+    a, b = np.zeros((28, 28)), np.zeros((28, 28))
+    a[4:24, 8:10], b[4:24, 18:20] = 1.0, 1.0  # dois traços em lugares diferentes
+    steps = np.linspace(0, 1, 5)[:, None]
+    blend = ((1 - steps) * a.ravel() + steps * b.ravel())[None]  # a mistura de pixels
+    jump = np.stack([a.ravel()] * 2 + [b.ravel()] * 3)[None]  # passa de um traço inteiro ao outro
+    assert analysis.ghost_ink(blend)[0] == pytest.approx(2 * 40 / 784)  # os dois traços cinza no meio
+    assert analysis.ghost_ink(jump)[0] == 0

@@ -15,7 +15,7 @@ EVALUATION = ROOT / "notebooks" / "avaliacao.ipynb"
 FIGURES = ["aval_01_qualidade_amostras", "aval_02_kl_por_dimensao", "aval_03_varredura_dimensoes",
            "aval_04_interpolacao", "aval_05_variedade_2d"]  # fmt: skip
 TRAINING = {name: CHAPTER_TINY[name] for name in ("NUM_EPOCHS", "TRAIN_SIZE", "VAL_SIZE")}
-TINY = TRAINING | {"PROGRESS": False, "IWAE_SIZE": 200, "IWAE_LARGE_K": 50, "IWAE_LARGE_SIZE": 20}
+TINY = TRAINING | {"PROGRESS": False, "IWAE_SIZE": 200, "IWAE_LARGE_K": 200, "IWAE_LARGE_SIZE": 20}
 
 
 def text_of(nb) -> str:

@@ -2,7 +2,7 @@
 
 Sobe um JupyterLab em 127.0.0.1 (porta livre, token do teste, sem o aviso de notícias), abre nele uma
 cópia do notebook com parâmetros mínimos e só até a célula do explorador, executa as células e mexe nos
-controles: no relatório, o explorador do espaço latente (modo, dígito, controle); no laboratório, o do
+controles: no capítulo, o explorador do espaço latente (modo, dígito, controle); no laboratório, o do
 VAE condicional (dígito, controle de estilo). Confere que as imagens mudaram; capturas em tests/artifacts/.
 """
 
@@ -26,8 +26,7 @@ KERNEL_IDLE = "window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.
 NOTEBOOKS = {  # notebook: (o texto da célula do explorador, onde a cópia termina; os parâmetros mínimos)
     "vae_mnist": (
         "LatentExplorer(",
-        "NUM_EPOCHS = 1\nTRAIN_SIZE = 2000\nVAL_SIZE = 500\nTSNE_SAMPLES = 300\nPROGRESS = False\nEPOCHS_2D = 1\n"
-        "QUALITY_SAMPLES = 500\n",
+        "NUM_EPOCHS = 1\nTRAIN_SIZE = 2000\nVAL_SIZE = 500\nTSNE_SAMPLES = 300\nPROGRESS = False\n",
     ),
     "experimentos": (
         "ConditionalExplorer(",

@@ -43,6 +43,14 @@ def test_reconstruction_error_separates_the_floor_and_reads_ink_within_each_digi
 
     grows = findings.reconstruction_error(floor + excess + 0.1 * ink, floor, ink, labels)
     assert grows.ink is Ink.GROWS and grows.within_ink_correlation > findings.INK_CORRELATION
+    shrinks = findings.reconstruction_error(floor + excess + 20 - 0.1 * ink, floor, ink, labels)
+    assert shrinks.ink is Ink.SHRINKS
+
+
+def test_final_test_says_whether_the_posterior_noise_costs():
+    facts = findings.final_test({"loss": 104.1, "bce": 78.9, "kl": 25.2}, bce_mu=70.0)
+    assert facts.noise_costs and facts.noise_cost == pytest.approx(8.9)
+    assert not findings.final_test({"loss": 104.1, "bce": 69.0, "kl": 25.2}, bce_mu=70.0).noise_costs
 
 
 def test_blur_counts_gray_pixels_and_flips():
@@ -131,12 +139,13 @@ def test_units_and_sweep():
 
 
 def test_interpolation_is_paired_by_pair_of_endpoints():
-    latent = RNG.random((200, 9)) < 0.8
-    pixels = RNG.random((200, 9)) < 0.3
-    facts = findings.interpolation(latent, pixels)
+    latent, pixels = RNG.normal(0.04, 0.02, 200), RNG.normal(0.10, 0.02, 200)
+    real = (RNG.random((200, 9)) < 0.8, RNG.random((200, 9)) < 0.8)
+    facts = findings.interpolation((latent, pixels), real)
     assert facts.verdict is Compared.BETTER and facts.pairs == 200
-    assert findings.interpolation(pixels, latent).verdict is Compared.WORSE
-    assert findings.interpolation(latent, latent).verdict is Compared.TIE
+    assert facts.ghost_difference == pytest.approx(pixels.mean() - latent.mean())
+    assert findings.interpolation((pixels, latent), real).verdict is Compared.WORSE
+    assert findings.interpolation((latent, latent), real).verdict is Compared.TIE
 
 
 def test_latent_2d_compares_the_codes_with_the_prior():
@@ -145,3 +154,13 @@ def test_latent_2d_compares_the_codes_with_the_prior():
     assert facts.spread_wider and facts.extra == pytest.approx(46.0) and facts.central == pytest.approx(1.645, abs=1e-3)
     assert facts.prior_central == pytest.approx(0.81, abs=1e-3) and facts.var1 == pytest.approx(2.25 + 0.1, rel=0.1)
     assert not findings.latent_2d(mu / 3, np.zeros((5000, 2)), (150.0, 104.0), (0.7, 0.95), 20).spread_wider
+
+
+def test_progress_measures_the_fraction_of_the_path_to_the_final_reconstructions():
+    snapshots = np.stack([np.full((8, 28, 28), v) for v in (0.0, 0.5, 0.9, 1.0)])
+    facts = findings.progress(snapshots, [1, 2, 3, 4], at=3)
+    assert facts.epoch == 3 and facts.covered == pytest.approx(0.9) and facts.pace == pytest.approx(2 / 3)
+    assert facts.front_loaded
+    assert findings.progress(snapshots, [1, 5, 10, 20], at=3) == findings.Progress(1, 0.0, 0.0, False)
+    steady = np.stack([np.full((8, 28, 28), v) for v in (0.0, 0.2, 0.6, 1.0)])
+    assert not findings.progress(steady, [1, 2, 3, 4], at=3).front_loaded

@@ -9,31 +9,65 @@ import torch
 
 from vae_tools import parameters as vp
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "vae_mnist.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-@pytest.fixture(scope="module")
-def defaults() -> dict:
-    """Os valores da célula `parameters` do notebook."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+def cell_defaults(name: str) -> dict:
+    """Os valores da célula `parameters` de um notebook."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     values: dict = {}
     exec(cell.source, {}, values)
     return {name: value for name, value in values.items() if not name.startswith("__")}
 
 
+@pytest.fixture(scope="module")
+def defaults() -> dict:
+    return cell_defaults("vae_mnist")
+
+
+@pytest.fixture(scope="module")
+def evaluation_defaults() -> dict:
+    return cell_defaults("avaliacao")
+
+
 def test_defaults_are_valid_and_unchanged(defaults):
     assert set(defaults) == set(vp.PARAMETER_NAMES)
-    # EPOCHS_2D=None quer dizer "as mesmas épocas do modelo principal"
-    assert vp.validate_params(defaults) == defaults | {"EPOCHS_2D": defaults["NUM_EPOCHS"]}
+    assert vp.validate_params(defaults) == defaults
 
 
-def test_the_conditional_vae_belongs_to_the_lab_and_quality_samples_come_from_the_training_images(defaults):
-    with pytest.raises(vp.ParameterError, match="Parâmetro ARCH inválido: recebido .cvae.*laboratório"):
-        vp.validate_params(defaults | {"ARCH": "cvae"})
+def test_the_conditional_vae_belongs_to_the_lab(defaults, evaluation_defaults):
+    for validate, values in ((vp.validate_params, defaults), (vp.validate_evaluation_params, evaluation_defaults)):
+        with pytest.raises(vp.ParameterError, match="Parâmetro ARCH inválido: recebido .cvae.*laboratório"):
+            validate(values | {"ARCH": "cvae"})
+
+
+def test_evaluation_defaults_follow_the_training_set(evaluation_defaults):
+    """QUALITY_SAMPLES=None segue as imagens de treino (a regra que o exemplo de uma época do README pede);
+    EPOCHS_2D=None, as épocas do capítulo; a avaliação nunca treina o modelo do capítulo."""
+    assert set(evaluation_defaults) == set(vp.EVALUATION_PARAMETER_NAMES)
+    full = vp.validate_evaluation_params(evaluation_defaults)
+    assert full["QUALITY_SAMPLES"] == 10000 and full["EPOCHS_2D"] == 20 and full["SKIP_TRAINING"] is True
+    small = vp.validate_evaluation_params(evaluation_defaults | {"NUM_EPOCHS": 1, "TRAIN_SIZE": 5000})
+    assert small["QUALITY_SAMPLES"] == 5000 and small["EPOCHS_2D"] == 1
     with pytest.raises(vp.ParameterError, match="QUALITY_SAMPLES inválido.*entre 100 e 2.000"):
-        vp.validate_params(defaults | {"TRAIN_SIZE": 2000, "QUALITY_SAMPLES": 5000})
-    assert vp.validate_params(defaults | {"EPOCHS_2D": 3})["EPOCHS_2D"] == 3
+        vp.validate_evaluation_params(evaluation_defaults | {"TRAIN_SIZE": 2000, "QUALITY_SAMPLES": 5000})
+    assert vp.validate_evaluation_params(evaluation_defaults | {"EPOCHS_2D": 3})["EPOCHS_2D"] == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("IWAE_SIZE", 10001),
+        ("IWAE_LARGE_K", 100),
+        ("EPOCHS_2D", -1),
+        ("QUALITY_SAMPLES", 99),
+        ("MIXTURE_COMPONENTS", 0),
+    ],
+)
+def test_bad_evaluation_parameter_names_culprit(evaluation_defaults, name, value):
+    with pytest.raises(vp.ParameterError, match=f"^Parâmetro {name} inválido: recebido {value!r}.*permitido:"):
+        vp.validate_evaluation_params({**evaluation_defaults, name: value})
 
 
 @pytest.mark.parametrize(
@@ -68,9 +102,6 @@ def test_the_conditional_vae_belongs_to_the_lab_and_quality_samples_come_from_th
         ("DATA_DIR", 3),
         ("SNAPSHOT_EVERY", 0),
         ("BINARIZE", "talvez"),
-        ("IWAE_SIZE", 10001),
-        ("IWAE_LARGE_K", 0),
-        ("EPOCHS_2D", -1),
         ("ARCH", "rnn"),
         ("ARCH", None),
         ("BETA", 0),
@@ -91,11 +122,11 @@ def test_bad_parameter_names_culprit_value_and_allowed(defaults, name, value):
 def test_strings_from_papermill_are_converted(defaults):
     params = vp.validate_params(
         {**defaults, "NUM_EPOCHS": "5", "LEARNING_RATE": "1e-3", "PROGRESS": "não", "RESUME": "False",
-         "TRAIN_SIZE": " 1000 ", "TSNE_SAMPLES": 500.0, "QUALITY_SAMPLES": "800"}
+         "TRAIN_SIZE": " 1000 ", "TSNE_SAMPLES": 500.0}
     )  # fmt: skip
     assert params["NUM_EPOCHS"] == 5 and params["LEARNING_RATE"] == 1e-3
     assert params["PROGRESS"] is False and params["RESUME"] is False
-    assert params["TRAIN_SIZE"] == 1000 and params["TSNE_SAMPLES"] == 500 and params["QUALITY_SAMPLES"] == 800
+    assert params["TRAIN_SIZE"] == 1000 and params["TSNE_SAMPLES"] == 500
 
 
 def test_resume_and_skip_training_together_are_rejected(defaults):

@@ -219,12 +219,13 @@ def test_measure_images_of_the_reference_itself_is_perfect():
     assert sum(measures["histogram"]) == pytest.approx(1.0)
 
 
-def test_worse_images_score_worse_with_a_small_trained_classifier(mnist_dir, tmp_path):
+def test_worse_images_score_worse_with_a_small_trained_classifier(mnist_dir):
     """Com dígitos de verdade e um classificador minúsculo (2.000 imagens, 2 épocas): referência = 1.000 imagens
     de teste; as linhas degradam 1.000 imagens de treino (outras imagens, como as amostras de um modelo). A
     distância cresce com o ruído e com o desfoque, e precisão e cobertura caem."""
     data = mnist.load_mnist(mnist_dir, val_size=500, train_size=2000, seed=0)
-    model, _ = classifier.load_or_train_classifier(data, folder=tmp_path, seed=3, num_epochs=2, learning_rate=3e-3)
+    config = classifier.classifier_config(data, seed=3, num_epochs=2, learning_rate=3e-3)
+    model, _ = classifier.train_classifier(config, data)
     reference = quality.make_reference(model, mnist.flatten_images(data.test_x[:1000]), data.test_y[:1000])
     train = mnist.flatten_images(data.train_x[:1000])
     rows = {

@@ -13,7 +13,7 @@ import pytest
 from conftest import ARTIFACTS, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = {"inicio": "", "relatorio": "vae_mnist/", "laboratorio": "experimentos/"}
+PAGES = {"inicio": "", "capitulo": "vae_mnist/", "avaliacao": "avaliacao/", "laboratorio": "experimentos/"}
 BIN = Path(sys.executable).parent
 
 

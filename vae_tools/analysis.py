@@ -12,6 +12,8 @@ import torch
 
 import vae_core as vc
 
+GRAY = (0.1, 0.9)  # um pixel "cinza": nem fundo nem traço
+
 
 @torch.inference_mode()
 def reconstruction_errors(
@@ -41,6 +43,20 @@ def bernoulli_draws(means: np.ndarray, seed: int, draws: int = 1) -> np.ndarray:
     generator = torch.Generator().manual_seed(seed)
     p = torch.as_tensor(np.asarray(means), dtype=torch.float32)
     return torch.stack([torch.bernoulli(p, generator=generator) for _ in range(draws)]).numpy()
+
+
+def gray_fraction(images: np.ndarray, axis=None):
+    """Fração de pixels cinza (entre `GRAY`), no todo ou ao longo de `axis`."""
+    images = np.asarray(images)
+    return ((images > GRAY[0]) & (images < GRAY[1])).mean(axis=axis)
+
+
+def ghost_ink(paths: np.ndarray) -> np.ndarray:
+    """A tinta fantasma de cada caminho (caminhos, passos, 784): quanto a fração de pixels cinza dos pontos
+    intermediários passa da média das duas pontas. Uma dupla exposição imprime cada dígito pela metade, e os
+    seus traços viram cinza; um caminho que passa por dígitos inteiros fica perto das pontas."""
+    gray = gray_fraction(paths, axis=-1)
+    return gray[:, 1:-1].mean(1) - (gray[:, 0] + gray[:, -1]) / 2
 
 
 def within_group_correlation(a: np.ndarray, b: np.ndarray, groups: np.ndarray) -> float:

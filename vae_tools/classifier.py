@@ -214,7 +214,7 @@ def classifier_state(model: DigitClassifier, config: dict, measures: dict) -> di
         "model": {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()},
         "best_epoch": measures["best_epoch"], "val_accuracies": measures["val_accuracies"],
         "val_accuracy": measures["val_accuracy"], "test_accuracy": measures["test_accuracy"],
-        "seconds": measures["seconds"], "torch_version": torch.__version__, "num_threads": torch.get_num_threads(),
+        "seconds": measures["seconds"], "torch_version": str(torch.__version__), "num_threads": torch.get_num_threads(),
     }  # fmt: skip
 
 
@@ -303,7 +303,9 @@ def main(argv: list[str] | None = None):
     args = parser.parse_args(argv)
     from vae_tools.figures import br_number
 
-    _, state = train_default(args.output, args.data_dir, progress=not args.no_progress)
+    train_default(args.output, args.data_dir, progress=not args.no_progress)
+    _, info = load_classifier(path=args.output)  # relido como todos o leem: weights_only, formato conferido
+    state = read_classifier_state(args.output)
     size = args.output.stat().st_size
     print(f"Classificador gravado em {checkpoints.shown(args.output.resolve())} ({br_number(size / 2**20, 2)} MiB)")
     print(
@@ -313,7 +315,7 @@ def main(argv: list[str] | None = None):
     )
     threads = f"{state['num_threads']} threads, PyTorch {torch.__version__}"
     print(f"  treino: {br_number(state['seconds'], 1)} s ({threads})")
-    print(f"  SHA-256: {file_sha256(args.output)}")
+    print(f"  SHA-256: {info['sha256']}")
     print(
         "AVISO: treinar o classificador de novo muda a régua das medidas de qualidade (distância de Fréchet, "
         "precisão, cobertura, leituras confiantes): os números de antes e os de depois não se comparam. "

@@ -12,12 +12,11 @@ from enum import Enum, auto
 
 import numpy as np
 
-from vae_tools.analysis import paired_difference, within_group_correlation
+from vae_tools.analysis import gray_fraction, paired_difference, within_group_correlation
 
 TWO_SE = 2.0  # uma diferença conta quando passa de dois erros padrão (≈ 95 % sob normalidade)
 PATIENCE = 3  # épocas sem melhorar a validação que contam como "piorou" (a paciência usual do early stopping)
 INK_CORRELATION = 0.3  # |r| abaixo disso: a tinta explica menos de 10 % da variância do erro dentro do dígito
-GRAY = (0.1, 0.9)  # um pixel "cinza": nem fundo nem traço
 SATURATED = 0.9  # informação acima de 90 % do teto log N: o código quase identifica cada imagem
 CONVERGED_NATS = 1.0  # ganho de um k maior no limite de importância abaixo do qual o limite está perto de convergir
 
@@ -64,13 +63,17 @@ def overfitting(val_losses, train_elbo: np.ndarray, val_elbo: np.ndarray) -> Ove
 class Progress:
     epoch: int  # a época medida
     covered: float  # fração do caminho (distância média dos pixels) da época 1 às reconstruções finais
+    pace: float  # a fração das épocas entre a 1ª e a última que já passou: o caminho num ritmo constante
+    front_loaded: bool  # o caminho andou mais depressa que o ritmo constante
 
 
 def progress(snapshots: np.ndarray, epochs: list[int], at: int) -> Progress:
     """Quanto do caminho até as reconstruções finais as da época `at` (ou a mais próxima antes) já fizeram."""
     distance = np.abs(snapshots - snapshots[-1]).reshape(len(snapshots), -1).mean(1)
     i = max(j for j, e in enumerate(epochs) if e <= at) if epochs[0] <= at else 0
-    return Progress(epochs[i], float(1 - distance[i] / distance[0]) if distance[0] > 0 else 1.0)
+    covered = float(1 - distance[i] / distance[0]) if distance[0] > 0 else 1.0
+    pace = (epochs[i] - epochs[0]) / max(epochs[-1] - epochs[0], 1)
+    return Progress(epochs[i], covered, pace, covered > pace)
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def estimators(variances: dict[str, np.ndarray]) -> Estimators:
 
 class Ink(Enum):
     GROWS = auto()  # dentro de um dígito, mais tinta, mais erro
+    SHRINKS = auto()  # dentro de um dígito, mais tinta, menos erro
     WEAK = auto()  # dentro de um dígito, a tinta quase não explica o erro
 
 
@@ -116,8 +120,29 @@ def reconstruction_error(bce: np.ndarray, floor: np.ndarray, ink: np.ndarray, la
     return ReconstructionError(
         float(bce.mean()), float(floor.mean()), float(excess.mean()), float(floor.mean() / bce.mean()),
         int(per_digit.argmin()), int(per_digit.argmax()), float(per_digit.min()), float(per_digit.max()),
-        float(np.corrcoef(ink, bce)[0, 1]), within, Ink.GROWS if abs(within) >= INK_CORRELATION else Ink.WEAK,
+        float(np.corrcoef(ink, bce)[0, 1]), within, _ink(within),
     )  # fmt: skip
+
+
+def _ink(correlation: float) -> Ink:
+    if correlation >= INK_CORRELATION:
+        return Ink.GROWS
+    return Ink.SHRINKS if correlation <= -INK_CORRELATION else Ink.WEAK
+
+
+@dataclass(frozen=True)
+class FinalTest:
+    loss: float  # −ELBO de teste, com um z sorteado por imagem
+    bce: float  # a BCE desse −ELBO
+    kl: float
+    bce_mu: float  # a BCE decodificando a média μ
+    noise_cost: float  # bce − bce_mu
+    noise_costs: bool  # o z sorteado custa mais que o próprio código
+
+
+def final_test(test: dict[str, float], bce_mu: float) -> FinalTest:
+    cost = test["bce"] - bce_mu
+    return FinalTest(test["loss"], test["bce"], test["kl"], bce_mu, cost, cost > 0)
 
 
 @dataclass(frozen=True)
@@ -128,17 +153,13 @@ class Blur:
     flips: float  # pixels em que um sorteio difere, em média, do arredondamento da sua média (por imagem)
 
 
-def gray_fraction(images: np.ndarray) -> float:
-    images = np.asarray(images)
-    return float(((images > GRAY[0]) & (images < GRAY[1])).mean())
-
-
 def blur(means: np.ndarray, draws: np.ndarray, real: np.ndarray) -> Blur:
     """Por que as amostras parecem borradas: o decodificador devolve a média de cada pixel, não um sorteio.
     `draws`: um sorteio de Bernoulli de cada média (mesma forma que `means`)."""
     means, draws = np.asarray(means).reshape(len(means), -1), np.asarray(draws).reshape(len(means), -1)
     flips = (draws != (means > 0.5)).sum(1)
-    return Blur(gray_fraction(means), gray_fraction(real), gray_fraction(draws), float(flips.mean()))
+    gray = (float(gray_fraction(images)) for images in (means, real, draws))
+    return Blur(*gray, float(flips.mean()))
 
 
 class Information(Enum):
@@ -313,18 +334,20 @@ def sweep(change: np.ndarray, high: int) -> Sweep:
 @dataclass(frozen=True)
 class Interpolation:
     pairs: int
-    latent: float  # fração dos pontos intermediários com cara de dígito real, caminho latente
-    pixels: float  # o mesmo, mistura de pixels entre as mesmas pontas
-    difference: float
-    difference_se: float  # pareado por par de pontas
-    verdict: Compared  # latente × pixels
+    latent_ghost: float  # tinta fantasma média (`analysis.ghost_ink`) do caminho latente
+    pixel_ghost: float  # da mistura de pixels entre as mesmas pontas
+    ghost_difference: float  # pixels − latente
+    ghost_se: float  # pareado por par de pontas
+    latent_real: float  # fração dos pontos intermediários com cara de dígito real (`quality.realistic`)
+    pixel_real: float
+    verdict: Compared  # BETTER: o caminho latente tem menos tinta fantasma
 
 
-def interpolation(latent_real: np.ndarray, pixel_real: np.ndarray) -> Interpolation:
-    """`latent_real`, `pixel_real`: (pares, pontos intermediários) booleanos de `quality.realistic`."""
-    a, b = latent_real.mean(1), pixel_real.mean(1)
-    diff, se = paired_difference(a, b)
-    return Interpolation(len(a), float(a.mean()), float(b.mean()), diff, se, compare(diff, se))
+def interpolation(ghosts: tuple[np.ndarray, np.ndarray], real: tuple[np.ndarray, np.ndarray]) -> Interpolation:
+    """`ghosts`: a tinta fantasma de cada par (latente, pixels); `real`: (pares, pontos) booleanos (idem)."""
+    diff, se = paired_difference(ghosts[1], ghosts[0])
+    return Interpolation(len(ghosts[0]), float(ghosts[0].mean()), float(ghosts[1].mean()), diff, se,
+                         float(real[0].mean()), float(real[1].mean()), compare(diff, se))  # fmt: skip
 
 
 @dataclass(frozen=True)

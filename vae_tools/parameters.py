@@ -243,7 +243,7 @@ def validate_evaluation_params(params: dict) -> dict:
     """Confere os parâmetros da avaliação (`avaliacao`): os do treino identificam o checkpoint do capítulo,
     que ela só lê (`SKIP_TRAINING`); `QUALITY_SAMPLES=None` segue o número de imagens de treino."""
     p = explore(unconditional(validate_training(dict(params) | {"RESUME": False, "SKIP_TRAINING": True})))
-    p["IWAE_LARGE_K"] = integer("IWAE_LARGE_K", p["IWAE_LARGE_K"], 1)
+    p["IWAE_LARGE_K"] = integer("IWAE_LARGE_K", p["IWAE_LARGE_K"], 101)  # comparado com k = 100
     p["EPOCHS_2D"] = p["NUM_EPOCHS"] if p["EPOCHS_2D"] is None else integer("EPOCHS_2D", p["EPOCHS_2D"], 1)
     for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
         p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)

@@ -123,7 +123,7 @@ def realistic(classifier: DigitClassifier, images, reference: Reference) -> np.n
     """Para cada imagem, se os seus atributos caem na bola de k vizinhos de alguma imagem real da
     referência (o critério da precisão, imagem a imagem): uma dupla exposição — um 3 impresso sobre um
     8 — cai fora de todas, mesmo quando o classificador a lê como um dos dois."""
-    features, _ = embed(classifier, torch.as_tensor(np.asarray(images)).reshape(len(images), -1))
+    features, _ = embed(classifier, torch.as_tensor(np.asarray(images), dtype=torch.float32).reshape(len(images), -1))
     return ball_hits(reference.features, features, reference.radii)[0].numpy()
 
 
