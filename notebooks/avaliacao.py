@@ -18,7 +18,7 @@
 # Este notebook examina o modelo que o capítulo `vae_mnist` treinou — lê o mesmo checkpoint e nunca o
 # treina de novo — com as perguntas que o ELBO sozinho não responde:
 #
-# 1. as amostras são dígitos? Medimos com um classificador de dígitos fixo, e vemos onde o *prior* falha;
+# 1. as amostras são dígitos? Medimos com um classificador de dígitos fixo, e vemos onde o *prior* erra;
 # 2. quão folgado é o ELBO? O limite de importância (IWAE) responde por baixo;
 # 3. quais dimensões latentes trabalham?
 # 4. o caminho entre dois códigos passa por dígitos, ou por sobreposições de dois?
@@ -45,7 +45,7 @@ PROGRESS: bool = True  # barra de progresso do treino do VAE 2-D
 CHECKPOINT_DIR: "str or None" = None  # None: checkpoints/ na raiz (ou VAE_MNIST_CHECKPOINT_DIR), como no capítulo
 CHECKPOINT_PATH: "str or None" = None  # None: o arquivo da configuração em CHECKPOINT_DIR; ou o arquivo do capítulo
 FIGURES_DIR: "str or None" = None  # None: não salva; uma pasta: cada figura também vira um PNG com nome fixo
-QUALITY_SAMPLES: "int or None" = None  # imagens de cada conjunto nas medidas de qualidade; None: até 10.000
+QUALITY_SAMPLES: "int or None" = None  # imagens de cada conjunto nas medidas de qualidade; None: as de validação
 MIXTURE_COMPONENTS: int = 10  # componentes da mistura gaussiana ajustada aos μ do treino
 IWAE_SIZE: int = 2000  # imagens de teste no limite de importância com k de 1, 10 e 100
 IWAE_LARGE_K: int = 1000  # um k maior, num subconjunto menor
@@ -115,16 +115,16 @@ print(f"Modelo do capítulo: {len(history['train_loss'])} épocas; {br_number(le
 #   um dígito médio ganham precisão alta sem serem boas (Naeem et al., 2020);
 # - a fração que o classificador lê com confiança ≥ 0,9.
 #
-# As fontes: imagens reais de treino (a âncora da escala: o que seria um gerador perfeito), reconstruções,
-# amostras do *prior* $\mathcal{N}(0, I)$ e de uma **mistura de gaussianas** ajustada aos $\mu$ do treino (Ghosh
-# et al., 2020), e, para calibrar, as imagens de treino desfocadas. Todas as imagens mostradas ou medidas são
-# as **médias** do decodificador, como no capítulo.
+# As fontes: imagens reais de validação (a âncora da escala, o que seria um gerador perfeito: nem o VAE nem o
+# classificador treinaram nelas), as suas reconstruções, $z$ do *prior* $\mathcal{N}(0, I)$ e de uma **mistura
+# de gaussianas** ajustada aos $\mu$ do treino (Ghosh et al., 2020) e, para calibrar, as imagens de validação
+# desfocadas. O que o VAE produz aparece sempre como **médias** do decodificador, como no capítulo.
 
 # %%
 n = QUALITY_SAMPLES
 reference = quality.make_reference(classifier, test_x[:n], data.test_y[:n])
-real_x = mnist.to_model_input(data.train_x[:n], device)  # fora da referência, como as amostras
-mu_train, logvar_train = (t.numpy() for t in vc.encode_dataset(model, real_x))
+real_x = val_x[:n]  # imagens que nem o VAE nem o classificador viram no treino
+mu_train, logvar_train = (t.numpy() for t in vc.encode_dataset(model, train_x[:10000]))  # os códigos do treino
 mixture = GaussianMixture(MIXTURE_COMPONENTS, covariance_type="full", random_state=SEED).fit(mu_train)
 z_prior = torch.randn(n, LATENT_DIM, generator=torch.Generator().manual_seed(SEED)).numpy()
 z_mixture = analysis.sample_mixture(mixture, n, SEED)
@@ -144,14 +144,14 @@ sampling = findings.sampling(scores, test_confident)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 names = {
-    "real": "imagens reais de treino (âncora)",
-    "reconstructions": "reconstruções (de μ)",
-    "mixture": f"mistura de {MIXTURE_COMPONENTS} gaussianas",
-    "prior": "prior N(0, I)",
-    "blurred": "treino desfocado (σ = 1 pixel)",
+    "real": "imagens reais de validação (âncora)",
+    "reconstructions": "reconstruções das de validação",
+    "mixture": f"z de uma mistura de {MIXTURE_COMPONENTS} gaussianas",
+    "prior": "z do prior N(0, I)",
+    "blurred": "validação desfocada (σ = 1 pixel)",
 }
 header = [
-    "médias do decodificador ou imagens, contra as de teste",
+    "conjunto (médias do decodificador nas linhas do VAE)",
     "Fréchet",
     "precisão",
     "revocação",
@@ -171,31 +171,29 @@ display(Markdown(markdown_table(header, cells)))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 mixture = {
-    Compared.BETTER: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* melhora as amostras: distância {mixture:,.1f} e {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%} a mais).",
-    Compared.TIE: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* não muda a legibilidade além do ruído: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%}), distância {mixture:,.1f}.",
-    Compared.WORSE: "Sortear $z$ da mistura ajustada aos códigos em vez do *prior* piora a legibilidade: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%}), distância {mixture:,.1f}.",
+    Compared.BETTER: "Sortear $z$ da mistura ajustada aos códigos melhora a legibilidade: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%} a mais) e distância {mixture:,.1f}.",
+    Compared.TIE: "Sortear $z$ da mistura ajustada aos códigos não muda a legibilidade além do ruído: {mixture_confident:.1%} lidas com confiança e distância {mixture:,.1f}.",
+    Compared.WORSE: "Sortear $z$ da mistura ajustada aos códigos piora a legibilidade: {mixture_confident:.1%} lidas com confiança e distância {mixture:,.1f}.",
 }[sampling.mixture_vs_prior]
 say(
-    "**As amostras do *prior* ficam longe de dígitos reais.** Na escala do classificador, imagens reais ficam a "
-    "{real:,.1f} das de teste e as reconstruções a {reconstructions:,.1f}; as amostras do *prior*, a {prior:,.1f}, com "
-    "{prior_confident:.1%} lidas com confiança (as de teste: {test_confident:.1%}). " + mixture + " O desfoque de 1 "
-    "pixel fica a {blurred:,.1f} embora {blurred_confident:.1%} das desfocadas sejam lidas com confiança: a distância "
-    "de Fréchet pune o borrado mais que a ilegibilidade, e se lê ao lado da confiança.",
+    "**Num $z$ do *prior*, o decodificador fica longe do que ele mesmo faz ao reconstruir:** as reconstruções, "
+    "médias também, ficam a {reconstructions:,.1f} das imagens de teste, {reconstructions_confident:.1%} lidas com "
+    "confiança; as médias em $z$ do *prior*, a {prior:,.1f}, {prior_confident:.1%}. " + mixture + " A revocação, "
+    "que aqui mede sobretudo nitidez (o desfoque a leva a {blurred_recall:.3f}), vai de {prior_recall:.3f} a {mixture_recall:.3f}.",
     sampling,
 )
 
 # %% [markdown]
-# **Onde o *prior* falha.** O capítulo mostrou que a posterior agregada $q(z) = \frac{1}{N}\sum_n \mathcal{N}(z;\mu_n,\sigma_n^2)$
-# não coincide com o *prior*. Calculamos $\log q(z)$ — a mistura das posteriores das imagens de treino, não um
-# ajuste aos $\mu$ — em cada $z$ do *prior* e dividimos esses $z$ em decis dessa densidade: no primeiro, os
-# $z$ que caem onde quase não há códigos reais (os **buracos**); no último, os que caem onde eles se
-# concentram.
+# **Onde o *prior* erra?** O capítulo mostrou que a posterior agregada $q(z) = \frac{1}{N}\sum_n \mathcal{N}(z;\mu_n,\sigma_n^2)$
+# não coincide com o *prior*. Calculamos $\log q(z)$ — a mistura das posteriores de 10.000 imagens de treino,
+# não um ajuste aos $\mu$ — em cada $z$ do *prior* e dividimos esses $z$ em decis dessa densidade: no
+# primeiro, os que caem onde quase não há códigos reais (os **buracos**); no último, onde eles se concentram.
 
 # %%
 log_q = analysis.aggregate_log_density(z_prior, mu_train, logvar_train)
 prior_images = torch.as_tensor(vc.decode_latent(model, z_prior)).reshape(n, -1)
 prior_confident = digits.read(classifier, prior_images)[1] >= quality.CONFIDENCE
-deciles = analysis.by_quantile(log_q, prior_confident)
+deciles = analysis.by_quantile(log_q, prior_confident)  # a figura; o veredicto usa todas as amostras
 emptiest, densest = (part[:: len(part) // 10][:10] for part in np.array_split(np.argsort(log_q), 10)[::9])
 rows = {
     "reais (teste)": test_x[:10].cpu().numpy(),
@@ -225,18 +223,19 @@ ax.set(
 ax.legend(fontsize=8)
 plt.tight_layout()
 show_figure(fig, "aval_01_qualidade_amostras", FIGURES_DIR)
-hole_facts = findings.holes(deciles, sampling.mixture_confident, sampling.test_confident)
+hole_facts = findings.holes(log_q, prior_confident, sampling.mixture_confident, sampling.test_confident)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
-rises = {
-    Compared.BETTER: "**Os buracos do *prior* são onde as amostras deixam de ser dígitos.**",
-    Compared.TIE: "**A legibilidade das amostras do *prior* não depende, além do ruído, da densidade de $q(z)$ no seu $z$.**",
-    Compared.WORSE: "**As amostras do *prior* são menos legíveis onde os códigos se concentram.**",
-}[hole_facts.rises]
+beyond = {
+    Compared.BETTER: "**Em nenhuma faixa de densidade da posterior agregada as médias do *prior* chegam perto das da mistura:** não é a densidade de $q(z)$ no $z$ sorteado que explica a vantagem dela.",
+    Compared.TIE: "**No decil de densidade mais legível, as médias do *prior* chegam à legibilidade das da mistura:** a densidade de $q(z)$ no $z$ sorteado pode explicar a vantagem dela.",
+    Compared.WORSE: "**Num dos decis de densidade, as médias do *prior* passam as da mistura.**",
+}[hole_facts.mixture_beyond]
 say(
-    rises + " No decil mais vazio de $q(z)$, {bottom:.1%} das amostras do *prior* são lidas com confiança; no mais "
-    "denso, {top:.1%} (barras: dois erros padrão). A mistura, que sorteia só onde há códigos, chega a "
-    "{mixture:.1%}; as imagens de teste, a {real:.1%}.",
+    beyond + " Pelos decis de $\\log q(z)$, a fração lida com confiança vai de {lowest:.1%} a {highest:.1%} "
+    "({bottom:.1%} no mais vazio, {top:.1%} no mais denso; barras: dois erros padrão), contra {mixture:.1%} na "
+    "mistura e {real:.1%} nas imagens de teste. A correlação de postos entre $\\log q(z)$ e ser lida com confiança "
+    "é {rho:.3f}, para um ruído de ±{noise:.3f} (dois erros padrão).",
     hole_facts,
 )
 
@@ -260,31 +259,34 @@ iwae_x, iwae_large_x = test_x[:IWAE_SIZE], test_x[:IWAE_LARGE_SIZE]
 elbo_subset = analysis.elbo_per_image(model, iwae_x)
 iwae = {k: analysis.iwae_bound(model, iwae_x, k) for k in (1, 10, 100)}
 iwae_large = {k: analysis.iwae_bound(model, iwae_large_x, k) for k in (1, 100, IWAE_LARGE_K)}
-print(f"{'k':>6} | {'imagens':>7} | {'limite de log p(x)':>18} | {'erro padrão':>11} | {'− (k = 1), pareado':>20}")
+print(f"{'k':>6} | {'imagens':>7} | {'limite (nats)':>13} | {'erro padrão':>11} | {'ganho sobre k = 1, pareado':>26}")
 for group in (iwae, iwae_large):
     for k, values in group.items():
         diff, paired = analysis.paired_difference(values, group[1])
         gain = f"{br_number(diff, 2)} ± {br_number(paired, 2)}" if k > 1 else "—"
         stderr = br_number(values.std(ddof=1) / np.sqrt(len(values)), 2)
         print(
-            f"{br_number(k):>6} | {br_number(len(values)):>7} | {br_number(values.mean(), 2):>18} | {stderr:>11} | {gain:>20}"
+            f"{br_number(k):>6} | {br_number(len(values)):>7} | {br_number(values.mean(), 2):>13} | {stderr:>11} | {gain:>26}"
         )
 bound = findings.bound(elbo_subset, iwae, iwae_large, IWAE_LARGE_K)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
-converged = {
-    True: "O limite está perto de convergir: de k = 100 a k = {k:,} (em {large_images} imagens) ele ganha só {large_gain:.2f} ± {large_gain_se:.2f} nats.",
-    False: "O limite ainda não convergiu: de k = 100 a k = {k:,} (em {large_images} imagens) ele ainda ganha {large_gain:.2f} ± {large_gain_se:.2f} nats, e a folga real é maior do que se vê.",
-}[bound.converged]
-literature = {
-    True: " Com pixels binarizados a comparação com a literatura vale: {large_bound:.2f} nats com k = {k:,}, contra −86,76 nats do VAE de uma camada estocástica de Burda et al. (2015) com k = 5.000 — uma rede maior, treinada por 3.280 épocas.",
-    False: " Com pixels cinza estes números **não** são log-verossimilhanças comparáveis com artigos; para isso, rode o capítulo e esta avaliação com `BINARIZE=True`.",
-}[BINARIZE]
+shrinking = {
+    True: "Os ganhos por década de k diminuem ({gain_10:.2f}, {gain_100:.2f} e, em {large_images} imagens, {gain_large:.2f} nats), mas um limite inferior que sobe cada vez menos não mostra quanto ainda falta até $\\log p(x)$.",
+    False: "Os ganhos por década de k não diminuem ({gain_10:.2f}, {gain_100:.2f} e, em {large_images} imagens, {gain_large:.2f} nats): o limite ainda sobe depressa.",
+}[bound.shrinking]
 say(
-    "**O ELBO deste modelo é folgado em alguns nats.** Com k = 100 o limite sobe {tightening:.2f} ± "
-    "{tightening_se:.2f} nats por imagem acima do ELBO amostrado (k = 1). " + converged + literature,
+    "**A folga do ELBO é de pelo menos {gap:.2f} ± {gap_se:.2f} nats por imagem:** é quanto o limite com k = "
+    "{k:,} sobe acima do ELBO amostrado (k = 1), nas mesmas {large_images} imagens. " + shrinking,
     bound,
 )
+
+# %% jupyter={"source_hidden": true} tags=["remove-input"]
+literature = {
+    True: "Com pixels binarizados a comparação com a literatura vale: {large_bound:.2f} nats com k = {k:,}, contra −86,76 nats do VAE de uma camada estocástica de Burda et al. (2015) com k = 5.000 — uma rede maior, treinada por 3.280 épocas.",
+    False: "Com pixels cinza estes números **não** são log-verossimilhanças comparáveis com artigos; para isso, rode o capítulo e esta avaliação com `BINARIZE=True`.",
+}[BINARIZE]
+say(literature, bound)
 
 # %% [markdown]
 # ## 4. Quais dimensões trabalham?
@@ -302,7 +304,11 @@ fig, ax = plt.subplots(figsize=(10, 3.4))
 ax.bar(range(LATENT_DIM), kl_dims[by_kl], color=np.where(active[by_kl], "tab:blue", "tab:gray"))
 ax.set_xticks(range(LATENT_DIM), [f"z{j}" for j in by_kl], fontsize=8)
 legend = {True: "azul: ativa; cinza: inativa", False: "todas ativas"}[bool((~active).any())]
-ax.set(title=f"KL média por dimensão no teste, em ordem decrescente ({legend})", ylabel="nats por imagem")
+ax.set(
+    title=f"KL média por dimensão no teste, em ordem decrescente ({legend})",
+    xlabel="dimensão latente",
+    ylabel="nats por imagem",
+)
 show_figure(fig, "aval_02_kl_por_dimensao", FIGURES_DIR)
 unit_facts = findings.units(kl_dims, active)
 
@@ -312,14 +318,15 @@ inactive = {
     False: "Nenhuma dimensão colapsou.",
 }[unit_facts.any_inactive]
 say(
-    "**{active} das {dims} dimensões estão ativas, e poucas carregam a maior parte da KL:** as cinco de mais KL "
-    "somam {top5_share:.0%} dela. " + inactive,
+    "**{active} das {dims} dimensões estão ativas, e a KL não se divide por igual entre elas:** as cinco de mais "
+    "KL somam {top5_share:.0%} dela ({even_share:.0%} se fosse igual em todas). " + inactive,
     unit_facts,
 )
 
 # %% [markdown]
 # A varredura abaixo move, a partir do código de um dígito de teste, as três dimensões de mais KL e as duas de
-# menos, uma de cada vez, pelos quantis de 5 % a 95 % da $\mathcal{N}(0, 1)$.
+# menos, uma de cada vez, pelos quantis de 5% a 95% da $\mathcal{N}(0, 1)$ (posições absolutas). A medida
+# repete a varredura de todas as dimensões a partir de 100 imagens de teste.
 
 # %%
 high = min(3, LATENT_DIM)
@@ -331,18 +338,22 @@ fig, ax = plt.subplots(figsize=(9, len(swept) + 0.6))
 ax.imshow(image_grid(traversal_dims.reshape(-1, 28, 28), ncols=9), cmap="gray")
 ax.set_yticks(np.arange(len(swept)) * 28 + 14, [f"z{j} (KL {br_number(kl_dims[j], 1)})" for j in swept])
 ax.set_xticks(np.arange(9) * 28 + 14, [br_number(q, 2) for q in quantiles])
+ax.set_xlabel("valor de z_j (quantis de 5% a 95% da N(0, 1))")
 ax.set_title(f"As dimensões de mais KL e as de menos, varridas nos quantis da N(0, 1), a partir de um {EXPLORE_DIGIT}")
 show_figure(fig, "aval_03_varredura_dimensoes", FIGURES_DIR)
-sweep_facts = findings.sweep(255 * np.abs(traversal_dims[:, -1] - traversal_dims[:, 0]).mean(axis=(1, 2)), high)
+sweeps = [analysis.dimension_traversal(model, z, range(LATENT_DIM), quantiles[[0, -1]]) for z in mu_test[:100].numpy()]
+change = 255 * np.mean([np.abs(s[:, -1] - s[:, 0]).mean(axis=(1, 2)) for s in sweeps], axis=0)
+sweep_facts = findings.sweep(kl_dims, change, len(sweeps))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
-ordered = {
-    True: "**As dimensões de mais KL são as que mudam a imagem.**",
-    False: "**A KL de uma dimensão não ordena sozinha quanto ela muda este dígito.**",
-}[sweep_facts.ordered]
+orders = {
+    True: "**A KL de uma dimensão ordena quanto movê-la muda a imagem.**",
+    False: "**A KL de uma dimensão não ordena, sozinha, quanto movê-la muda a imagem.**",
+}[sweep_facts.orders]
 say(
-    ordered + " De uma ponta à outra da varredura, as de mais KL mudam a imagem em {high_kl_change:.1f} níveis de "
-    "cinza por pixel, em média; as de menos, {low_kl_change:.1f}.",
+    orders + " Levando cada dimensão do quantil de 5% ao de 95%, a partir de {starts} imagens de teste, a imagem "
+    "muda de {least:.1f} a {most:.1f} níveis de cinza por pixel, em média; a correlação de postos com a KL das "
+    "dimensões é {rho:.2f}.",
     sweep_facts,
 )
 
@@ -353,11 +364,12 @@ say(
 # espaçados (linhas "z"). Para comparar, a linha "pixels" mistura, $(1-t)\,\hat{x}_a + t\,\hat{x}_b$, as
 # **mesmas pontas**: as reconstruções das duas imagens, de modo que os dois caminhos começam e terminam nas
 # mesmas figuras. Uma mistura de pixels é uma **dupla exposição**: imprime cada dígito pela metade, e os
-# traços de ambos viram cinza — o classificador pode até lê-la como um dos dois, então uma troca de leitura
-# não a vê. Medimos a **tinta fantasma**: quanto a fração de pixels cinza (entre 0,1 e 0,9) dos pontos
-# intermediários passa da média das duas pontas. E, para ver se o classificador se incomoda, a fração dos
-# pontos que **têm cara de dígito real** (os atributos caem na bola de 3 vizinhos de alguma imagem de teste, o
-# critério da precisão). A figura mostra três pares; as medidas usam 200 pares sorteados de dígitos diferentes.
+# traços de ambos viram cinza; o classificador pode até lê-la como um dos dois, e uma troca de leitura não
+# a denuncia. Medimos a **tinta fantasma**: quanto a fração de pixels cinza (entre 0,1 e 0,9) dos pontos
+# intermediários passa da média das duas pontas — ela sobe também num dígito só borrado, então é um limite de
+# cima para a sobreposição. E a fração dos pontos com **cara de dígito real** (os atributos caem na bola de 3
+# vizinhos de alguma imagem de teste, o critério da precisão). A figura mostra três pares; as medidas usam 200
+# pares sorteados de dígitos diferentes.
 
 # %%
 steps = np.linspace(0, 1, 11)
@@ -390,22 +402,22 @@ path_facts = findings.interpolation(ghosts, (realistic["latent"][3:], realistic[
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 verdict = {
-    Compared.BETTER: "**O caminho no espaço latente passa por dígitos inteiros; a mistura de pixels, por duplas exposições.**",
-    Compared.TIE: "**Os dois caminhos têm a mesma tinta fantasma, dentro do ruído.**",
-    Compared.WORSE: "**O caminho latente tem mais tinta fantasma que a mistura de pixels.**",
+    Compared.BETTER: "**O caminho no espaço latente deixa bem menos tinta cinza no meio do trajeto que a mistura de pixels**, cujas duplas exposições imprimem cada dígito pela metade.",
+    Compared.TIE: "**Os dois caminhos deixam a mesma tinta cinza no meio do trajeto, dentro do ruído.**",
+    Compared.WORSE: "**O caminho latente deixa mais tinta cinza no meio do trajeto que a mistura de pixels.**",
 }[path_facts.verdict]
 say(
-    verdict + " Nos {pairs} pares sorteados, os pontos intermediários da mistura de pixels têm {pixel_ghost:.1%} dos "
-    "pixels cinza a mais que as pontas, e os do caminho latente, {latent_ghost:.1%} (diferença {ghost_difference:.1%}"
-    " ± {ghost_se:.1%}, erro pareado por par). O classificador quase não vê a diferença: {latent_real:.1%} dos "
-    "pontos latentes e {pixel_real:.1%} das misturas caem perto de um dígito real.",
+    verdict + " Em {pairs} pares sorteados, o meio da mistura de pixels tem, a mais que as pontas, {pixel_ghost:.1%} "
+    "dos 784 pixels em cinza; o do caminho latente, {latent_ghost:.1%} (diferença pareada de {ghost_difference:.1%}"
+    " ± {ghost_se:.1%}). O critério da precisão quase não os separa: {latent_real:.1%} e {pixel_real:.1%} dos "
+    "pontos caem perto de um dígito real ({real_difference:.1%} ± {real_se:.1%}).",
     path_facts,
 )
 
 # %% [markdown]
 # ## 6. Um espaço latente de duas dimensões
 #
-# Com $z \in \mathbb{R}^2$ o espaço latente inteiro cabe numa figura (Kingma & Welling, 2013, fig. 4). Treinamos
+# Com $z \in \mathbb{R}^2$ o espaço latente cabe numa figura (Kingma & Welling, 2013, fig. 4). Treinamos
 # um segundo VAE, igual ao do capítulo mas com duas dimensões latentes — mesmos dados, semente, lotes e épocas
 # (`EPOCHS_2D`; o checkpoint é o mesmo da execução z = 2 do laboratório) — e decodificamos uma grade que cobre
 # onde os códigos de teste estão, dos percentis 1 aos 99 de $\mu$ em cada eixo.
@@ -439,29 +451,29 @@ flat = findings.latent_2d(mu_2d, logvar_2d, (test_2d["loss"], test_main["loss"])
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 spread = {
-    True: "Os códigos estão mais espalhados que o *prior*: no quadrado central de ±{central:.2f} (90 % da N(0, 1) em cada eixo) ele põe {prior_central:.0%} da massa, e ali caem só {in_central:.0%} dos μ de teste.",
-    False: "Os códigos estão mais concentrados que o *prior*: no quadrado central de ±{central:.2f} (90 % da N(0, 1) em cada eixo) ele põe {prior_central:.0%} da massa, e ali caem {in_central:.0%} dos μ de teste.",
+    True: "Os códigos estão mais espalhados que o *prior*: no quadrado central de ±{central:.2f} (90% da N(0, 1) em cada eixo) ele põe {prior_central:.0%} da massa, e ali caem só {in_central:.0%} dos μ de teste.",
+    False: "Os códigos estão mais concentrados que o *prior*: no quadrado central de ±{central:.2f} (90% da N(0, 1) em cada eixo) ele põe {prior_central:.0%} da massa, e ali caem {in_central:.0%} dos μ de teste.",
 }[flat.spread_wider]
 say(
-    "**Com duas dimensões o espaço latente inteiro cabe numa figura, ao preço de muitos nats.** " + spread + " A "
-    "variância da posterior agregada é {var1:.2f} em z₁ e {var2:.2f} em z₂, contra 1. O preço está na perda: "
-    "{loss_2d:.1f} nats por imagem no teste, contra {loss_main:.1f} do modelo do capítulo ({extra:.1f} a mais). "
-    "Cinco vizinhos nos μ 2-D acertam {knn_2d:.1%} dos dígitos, contra {knn_main:.1%} nas {dims} dimensões.",
+    "**Com duas dimensões o espaço latente cabe numa figura, ao preço de {extra:.1f} nats por imagem:** "
+    "{loss_2d:.1f} no teste, contra {loss_main:.1f} do modelo do capítulo. Cinco vizinhos nos μ 2-D acertam "
+    "{knn_2d:.1%} dos dígitos, contra {knn_main:.1%} nas {dims} dimensões. A variância da posterior agregada é "
+    "{var1:.2f} em z₁ e {var2:.2f} em z₂, contra 1 no *prior*. " + spread,
     flat,
 )
 
 # %% [markdown]
 # ## Conclusão
 #
-# - **O ELBO não mede as amostras**: um classificador fixo mostra que as médias decodificadas do *prior* ficam
-#   longe de dígitos reais, e a distância de Fréchet deve ser lida ao lado da confiança e de uma âncora real.
-# - **Amostre onde os códigos estão**: uma mistura ajustada aos $\mu$ dá amostras bem mais legíveis que o *prior*;
-#   a seção 2 mostra se a densidade da posterior agregada no $z$ sorteado explica essa diferença.
-# - **O ELBO é folgado**: o limite de importância sobe alguns nats, um limite inferior da folga.
-# - **Nem todas as dimensões trabalham igual**: poucas concentram a KL, e são elas que mudam a imagem.
-# - **Interpolar no espaço latente evita duplas exposições**, que uma medida de leitura (o classificador) não vê:
-#   escolha a medida pelo defeito que ela precisa enxergar.
-# - **Duas dimensões** dão um mapa inteiro dos dígitos, ao custo de muitos nats.
+# - **O ELBO não mede as amostras**: um classificador fixo mostra que as médias decodificadas em $z$ do *prior*
+#   ficam longe das reconstruções; a distância de Fréchet se lê ao lado da confiança e de uma âncora real.
+# - **Amostrar de uma mistura ajustada aos códigos** dá médias bem mais legíveis que o *prior*; a seção 2 mede se
+#   a densidade da posterior agregada no $z$ sorteado explica a diferença.
+# - **O limite de importância mostra a folga do ELBO por baixo**: ela é de pelo menos alguns nats.
+# - **A KL não se divide por igual entre as dimensões**, e a KL de cada uma diz quanto ela muda a imagem.
+# - **Interpolar no espaço latente deixa menos tinta fantasma** que misturar pixels; um critério de "cara de
+#   dígito" quase não vê a diferença: escolha a medida pelo defeito que ela precisa enxergar.
+# - **Duas dimensões** dão um mapa dos dígitos, ao custo de muitos nats.
 #
 # Limites: um modelo, uma semente, 20 épocas, pixels cinza; a régua de qualidade é um classificador do
-# próprio MNIST, outra escala que a FID dos artigos.
+# próprio MNIST, numa escala diferente da FID dos artigos.

@@ -150,7 +150,7 @@ print(
 # guardados no repositório, a mesma régua em toda máquina) lê `QUALITY_SAMPLES` amostras de
 # $z \sim \mathcal{N}(0, I)$ de cada execução e as compara com as imagens de teste nos seus 128 atributos:
 # distância de Fréchet (menor é melhor; a escala é a deste classificador, não a das FIDs de artigos),
-# precisão (fidelidade) e cobertura (diversidade) de Kynkäänniemi et al. (2019) e a fração lida com
+# precisão e revocação (*recall*) de Kynkäänniemi et al. (2019) e a fração lida com
 # confiança ≥ 0,9.
 
 # %% tags=["nbval-ignore-output"]
@@ -840,7 +840,7 @@ display(
                 "ativas",
                 "Fréchet",
                 "precisão",
-                "cobertura",
+                "revocação",
                 "confiança ≥ 0,9",
             ],
             [
@@ -934,9 +934,9 @@ display(
         f"trocado, e a maior fração é a de `{surest.name}` ({br_number(100 * surest.metrics['confident'], 1)}%, "
         f"−ELBO {br_number(surest.metrics['test_loss'], 2)}). "
         + (
-            f"As duas medidas de qualidade discordam: a execução de maior confiança tem cobertura de "
+            f"As duas medidas de qualidade discordam: a execução de maior confiança tem revocação de "
             f"{br_number(surest.metrics['recall'], 3)}, contra {br_number(best_fd.metrics['recall'], 3)} da de menor "
-            f"distância de Fréchet — desenha dígitos mais fáceis de ler, com menor cobertura, e a distância de "
+            f"distância de Fréchet — desenha dígitos mais fáceis de ler, com menor revocação, e a distância de "
             f"Fréchet, que pesa também a diversidade, acompanha o ELBO."
             if rho_confident < 0.8 <= rho and surest.metrics["recall"] < best_fd.metrics["recall"]
             else "As duas medidas de qualidade ordenam as execuções como o ELBO."

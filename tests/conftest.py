@@ -81,6 +81,26 @@ def chromium():
             browser.close()
 
 
+CHAPTER = ROOT / "notebooks" / "vae_mnist.ipynb"
+# o capítulo mínimo que os testes compartilham: binarizado, para que a avaliação mínima passe pelo ramo da
+# comparação com a literatura (o ramo dos pixels cinza aparece nos notebooks guardados, conferidos à parte)
+CHAPTER_TINY = {"NUM_EPOCHS": 1, "TRAIN_SIZE": 2000, "VAL_SIZE": 500, "TSNE_SAMPLES": 300, "PROGRESS": False,
+                "BINARIZE": True}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_chapter(tmp_path_factory, mnist_dir):
+    """O capítulo executado uma vez com `CHAPTER_TINY` (checkpoint em `pasta/ck`, figuras em `pasta/figuras`);
+    devolve (notebook executado, pasta)."""
+    folder = tmp_path_factory.mktemp("capitulo")
+    nb, error = run_notebook(
+        CHAPTER, folder / "capitulo.ipynb", **CHAPTER_TINY, CHECKPOINT_DIR=str(folder / "ck"),
+        FIGURES_DIR=str(folder / "figuras"),
+    )  # fmt: skip
+    assert error is None, error
+    return nb, folder
+
+
 @pytest.fixture(scope="session")
 def mnist_dir():
     """Pasta com os arquivos do MNIST; sem eles, os testes que precisam dos dados reais são pulados."""

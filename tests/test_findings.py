@@ -56,10 +56,10 @@ def test_final_test_says_whether_the_posterior_noise_costs():
 def test_blur_counts_gray_pixels_and_flips():
     means = np.full((4, 784), 0.5)
     draws = np.zeros((4, 784))
-    facts = findings.blur(means, draws, np.zeros((4, 784)))
+    facts = findings.blur(means, draws, np.zeros((4, 784)), np.full((4, 784), 0.95))
     assert facts.gray_means == 1.0 and facts.gray_real == 0.0 and facts.gray_draws == 0.0
-    assert facts.flips == 0  # 0,5 arredonda para 0, e o sorteio é 0
-    assert findings.blur(means, np.ones((4, 784)), means).flips == 784
+    assert facts.gray_reconstructions == 0.0 and facts.flips == 0  # 0,5 arredonda para 0, e o sorteio é 0
+    assert findings.blur(means, np.ones((4, 784)), means, means).flips == 784
 
 
 def test_kl_split_verdict_follows_the_log_n_cap():
@@ -94,48 +94,49 @@ def test_separation_compares_codes_with_pixels_on_the_same_images():
 
 
 def test_sampling_verdicts():
-    def score(frechet, confident, n=10000):
-        return {"frechet_distance": frechet, "confident_fraction": confident, "n": n}
+    def score(frechet, confident, recall=0.5, n=10000):
+        return {"frechet_distance": frechet, "confident_fraction": confident, "recall": recall, "n": n}
 
-    scores = {
-        "real": score(2, 0.95),
-        "reconstructions": score(30, 0.9),
-        "mixture": score(80, 0.8),
-        "prior": score(230, 0.42),
-        "blurred": score(330, 0.89),
-    }
+    scores = {"real": score(2, 0.95), "reconstructions": score(30, 0.9), "mixture": score(80, 0.8, 0.46),
+              "prior": score(230, 0.42, 0.49), "blurred": score(330, 0.89, 0.004)}  # fmt: skip
     facts = findings.sampling(scores, 0.96)
-    assert facts.mixture_vs_prior is Compared.BETTER and facts.blur_paradox
-    assert facts.gain == pytest.approx(0.38)
+    assert facts.mixture_vs_prior is Compared.BETTER and facts.gain == pytest.approx(0.38)
+    assert (facts.mixture_recall, facts.prior_recall, facts.reconstructions_confident) == (0.46, 0.49, 0.9)
     scores["mixture"] = score(220, 0.425)
-    scores["blurred"] = score(100, 0.89)
-    facts = findings.sampling(scores, 0.96)
-    assert facts.mixture_vs_prior is Compared.TIE and not facts.blur_paradox
+    assert findings.sampling(scores, 0.96).mixture_vs_prior is Compared.TIE
 
 
-def test_holes_read_legibility_from_the_emptiest_to_the_densest_decile():
-    means, ses = np.linspace(0.2, 0.6, 10), np.full(10, 0.015)
-    assert findings.holes((means, ses), 0.8, 0.95).rises is Compared.BETTER
-    assert findings.holes((np.full(10, 0.4), ses), 0.8, 0.95).rises is Compared.TIE
+def test_holes_ask_whether_any_density_decile_reaches_the_mixture():
+    log_q = RNG.normal(size=10000)
+    rising = RNG.random(10000) < 0.3 + 0.2 * (log_q > 0)
+    facts = findings.holes(log_q, rising, 0.8, 0.95)
+    assert facts.mixture_beyond is Compared.BETTER and facts.rho > facts.noise and facts.top > facts.bottom
+    assert facts.noise == pytest.approx(2 / np.sqrt(9999)) and facts.highest >= facts.top >= facts.lowest
+    assert findings.holes(log_q, rising, 0.5, 0.95).mixture_beyond is Compared.TIE  # o decil de cima chega lá
+    assert findings.holes(log_q, ~rising, 0.8, 0.95).rho < -facts.noise
 
 
-def test_bound_converges_when_a_larger_k_gains_less_than_a_nat():
+def test_bound_gains_shrink_per_decade_of_k():
     base = RNG.normal(-100, 10, 500)
     iwae = {1: base, 10: base + 2, 100: base + 3}
     large = {1: base, 100: base + 3, 1000: base + 3.5}
     facts = findings.bound(base - 0.01, iwae, large, 1000)
-    assert facts.converged and facts.tightening == pytest.approx(3) and facts.gap == pytest.approx(3.5)
-    assert (facts.k, facts.large_images) == (1000, 500) and facts.large_bound == pytest.approx(base.mean() + 3.5)
-    assert not findings.bound(base, iwae, large | {1000: base + 5}, 1000).converged
+    assert facts.shrinking and (facts.gain_10, facts.gain_100, facts.gain_large) == pytest.approx((2, 1, 0.5))
+    assert facts.gap == pytest.approx(3.5) and (facts.k, facts.images, facts.large_images) == (1000, 500, 500)
+    assert facts.large_bound == pytest.approx(base.mean() + 3.5)
+    assert not findings.bound(base, iwae, large | {1000: base + 5}, 1000).shrinking
 
 
 def test_units_and_sweep():
     kl = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.001])
     facts = findings.units(kl, kl > 0.01)
     assert facts.active == 5 and facts.any_inactive and facts.inactive_kl == pytest.approx(0.001)
-    assert facts.top5_share == pytest.approx(15 / 15.001)
-    assert findings.sweep(np.array([40.0, 35, 30, 10, 5]), 3).ordered
-    assert not findings.sweep(np.array([40.0, 35, 8, 10, 5]), 3).ordered
+    assert facts.top5_share == pytest.approx(15 / 15.001) and facts.even_share == pytest.approx(5 / 6)
+    kl = np.linspace(2, 0.1, 20)
+    ordered = findings.sweep(kl, 10 + 20 * kl + RNG.normal(0, 1, 20), starts=100)
+    assert ordered.orders and ordered.rho > 0.9 and ordered.starts == 100
+    assert not findings.sweep(kl, RNG.normal(20, 5, 20), starts=100).orders
+    assert not findings.sweep(kl, 40 - 20 * kl, starts=100).orders  # ordena ao contrário
 
 
 def test_interpolation_is_paired_by_pair_of_endpoints():
@@ -144,6 +145,7 @@ def test_interpolation_is_paired_by_pair_of_endpoints():
     facts = findings.interpolation((latent, pixels), real)
     assert facts.verdict is Compared.BETTER and facts.pairs == 200
     assert facts.ghost_difference == pytest.approx(pixels.mean() - latent.mean())
+    assert facts.real_difference == pytest.approx(real[0].mean() - real[1].mean())
     assert findings.interpolation((pixels, latent), real).verdict is Compared.WORSE
     assert findings.interpolation((latent, latent), real).verdict is Compared.TIE
 

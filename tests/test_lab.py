@@ -93,7 +93,7 @@ def test_runs_are_planned_once_each_even_when_comparisons_share_them(tmp_path):
     assert all(run.plan.action is Action.TRAIN and run.plan.path.parent == tmp_path for run in runs.values())
 
 
-@pytest.mark.parametrize("notebook", ["vae_mnist", "experimentos"])
+@pytest.mark.parametrize("notebook", ["vae_mnist", "avaliacao", "experimentos"])
 def test_papermill_lists_every_parameter_with_its_type_and_help(notebook):
     path = ROOT / "notebooks" / f"{notebook}.ipynb"
     expected = {}

@@ -43,15 +43,15 @@ def test_the_conditional_vae_belongs_to_the_lab(defaults, evaluation_defaults):
 
 
 def test_evaluation_defaults_follow_the_training_set(evaluation_defaults):
-    """QUALITY_SAMPLES=None segue as imagens de treino (a regra que o exemplo de uma época do README pede);
-    EPOCHS_2D=None, as épocas do capítulo; a avaliação nunca treina o modelo do capítulo."""
+    """QUALITY_SAMPLES=None segue as imagens de validação, a âncora real (a regra que o exemplo de uma época do
+    README pede); EPOCHS_2D=None, as épocas do capítulo; a avaliação nunca treina o modelo do capítulo."""
     assert set(evaluation_defaults) == set(vp.EVALUATION_PARAMETER_NAMES)
     full = vp.validate_evaluation_params(evaluation_defaults)
-    assert full["QUALITY_SAMPLES"] == 10000 and full["EPOCHS_2D"] == 20 and full["SKIP_TRAINING"] is True
-    small = vp.validate_evaluation_params(evaluation_defaults | {"NUM_EPOCHS": 1, "TRAIN_SIZE": 5000})
-    assert small["QUALITY_SAMPLES"] == 5000 and small["EPOCHS_2D"] == 1
+    assert full["QUALITY_SAMPLES"] == 5000 and full["EPOCHS_2D"] == 20 and full["SKIP_TRAINING"] is True
+    small = vp.validate_evaluation_params(evaluation_defaults | {"NUM_EPOCHS": 1, "TRAIN_SIZE": 5000, "VAL_SIZE": 800})
+    assert small["QUALITY_SAMPLES"] == 800 and small["EPOCHS_2D"] == 1
     with pytest.raises(vp.ParameterError, match="QUALITY_SAMPLES inválido.*entre 100 e 2.000"):
-        vp.validate_evaluation_params(evaluation_defaults | {"TRAIN_SIZE": 2000, "QUALITY_SAMPLES": 5000})
+        vp.validate_evaluation_params(evaluation_defaults | {"VAL_SIZE": 2000, "QUALITY_SAMPLES": 5000})
     assert vp.validate_evaluation_params(evaluation_defaults | {"EPOCHS_2D": 3})["EPOCHS_2D"] == 3
 
 

@@ -52,7 +52,7 @@ def test_exported_html_shows_the_model_source_and_hides_interpretation_code(tmp_
     nbformat.write(nbformat.read(ROOT / "notebooks" / "vae_mnist.ipynb", as_version=4), notebook)
     text = html_module.unescape(re.sub(r"<[^>]+>", "", publish.export_html(notebook).read_text()))
     assert "class VAE(nn.Module)" in text and "def reparameterize" in text and "def train_epoch" in text
-    assert "Antes do treino, a perda média de validação é" in text
+    assert "Antes do treino a perda de validação é" in text
     assert 'f"Antes do treino' not in text and "Markdown(" not in text
 
 

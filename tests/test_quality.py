@@ -1,4 +1,4 @@
-"""vae_tools.quality: distância de Fréchet contra a forma fechada, precisão e cobertura em conjuntos construídos,
+"""vae_tools.quality: distância de Fréchet contra a forma fechada, precisão e revocação em conjuntos construídos,
 medidas de classe em casos extremos, degradações de calibração e a medida completa com um classificador."""
 
 import math
@@ -73,7 +73,7 @@ def test_frechet_distance_refuses_mismatched_or_too_small_sets():
         quality.frechet_distance(torch.zeros(1, 3), torch.zeros(5, 3))
 
 
-# ---------------------------------------------------------------- precisão e cobertura
+# ---------------------------------------------------------------- precisão e revocação
 
 
 def brute_force_radii(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -102,7 +102,7 @@ def test_far_apart_clusters_have_precision_and_recall_zero():
 
 
 def test_a_subset_is_precise_but_recalls_only_what_it_holds():
-    """Reais em dois aglomerados distantes; as amostras são exatamente o primeiro: precisão 1, cobertura 1/2."""
+    """Reais em dois aglomerados distantes; as amostras são exatamente o primeiro: precisão 1, revocação 1/2."""
     first = gaussian(400, torch.zeros(4), torch.eye(4), seed=12).float()
     second = gaussian(400, torch.full((4,), 50.0), torch.eye(4), seed=13).float()
     precision, recall = quality.precision_recall(torch.cat([first, second]), first)
@@ -222,7 +222,7 @@ def test_measure_images_of_the_reference_itself_is_perfect():
 def test_worse_images_score_worse_with_a_small_trained_classifier(mnist_dir):
     """Com dígitos de verdade e um classificador minúsculo (2.000 imagens, 2 épocas): referência = 1.000 imagens
     de teste; as linhas degradam 1.000 imagens de treino (outras imagens, como as amostras de um modelo). A
-    distância cresce com o ruído e com o desfoque, e precisão e cobertura caem."""
+    distância cresce com o ruído e com o desfoque, e precisão e revocação caem."""
     data = mnist.load_mnist(mnist_dir, val_size=500, train_size=2000, seed=0)
     config = classifier.classifier_config(data, seed=3, num_epochs=2, learning_rate=3e-3)
     model, _ = classifier.train_classifier(config, data)

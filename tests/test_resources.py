@@ -128,7 +128,7 @@ def test_checkpoint_size_estimate_covers_the_real_file_closely(tmp_path):
 def test_estimate_is_between_the_measured_peak_and_three_times_it(tmp_path, mnist_dir, changes):
     """medido ≤ estimativa ≤ 3 × medido (medido aqui: 1,4× no clássico, 1,6–1,8× com 10.000 neurônios
     ocultos, 2,1–2,3× no convolucional, cuja área de trabalho das convoluções é estimada por cima)."""
-    params = REPORT_DEFAULTS | {"TRAIN_SIZE": 2048, "NUM_EPOCHS": 1, "CHECKPOINT_DIR": str(tmp_path)} | changes
+    params = REPORT_DEFAULTS | {"TRAIN_SIZE": 512, "NUM_EPOCHS": 1, "CHECKPOINT_DIR": str(tmp_path)} | changes
     params["DATA_DIR"] = str(mnist_dir)
     assert in_child(MEASURE, params)["action"] == "TRAIN"
     measured = in_child(MEASURE, params | {"NUM_EPOCHS": 2})

@@ -214,6 +214,15 @@ def knn_correct(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int =
     return cross_val_predict(KNeighborsClassifier(k), points, labels, cv=folds) == labels
 
 
+def knn_correct_against(reference: np.ndarray, reference_labels: np.ndarray, points: np.ndarray, labels, k: int = 5):
+    """Acerto de cada ponto (booleano) de um classificador de `k` vizinhos que só conhece `reference`
+    (por exemplo, imagens de treino): o protocolo de sempre, com as mesmas referências para toda
+    representação comparada."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    return KNeighborsClassifier(k).fit(reference, reference_labels).predict(points) == np.asarray(labels)
+
+
 def knn_accuracy(points: np.ndarray, labels: np.ndarray, k: int = 5, folds: int = 3) -> float:
     """A acurácia de `knn_correct`: a fração dos pontos que os vizinhos classificam certo."""
     return float(knn_correct(points, labels, k, folds).mean())

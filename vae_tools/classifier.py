@@ -46,7 +46,7 @@ STATE_KEYS = {"format", "version", "config", "model", "best_epoch", "val_accurac
 
 class DigitClassifier(nn.Module):
     """CNN pequena (LeNet-5 moderna): `forward` devolve logits (N, 10); `features`, os atributos (N, 128)
-    da penúltima camada (depois da ReLU), o espaço da distância de Fréchet e da precisão/cobertura.
+    da penúltima camada (depois da ReLU), o espaço da distância de Fréchet e da precisão/revocação.
 
     Aceita imagens achatadas (N, 784) ou (N, 28, 28), em floats em [0, 1] ou em uint8 (0–255).
     """
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None):
     print(f"  SHA-256: {info['sha256']}")
     print(
         "AVISO: treinar o classificador de novo muda a régua das medidas de qualidade (distância de Fréchet, "
-        "precisão, cobertura, leituras confiantes): os números de antes e os de depois não se comparam. "
+        "precisão, revocação, leituras confiantes): os números de antes e os de depois não se comparam. "
         "Atualize CLASSIFIER_SHA256 em tests/test_classifier.py com a soma acima e reexecute os notebooks."
     )
 

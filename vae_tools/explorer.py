@@ -21,6 +21,18 @@ MODES = {"pca": "componentes principais de μ", "dims": "dimensões de z (por KL
 SPAN = 3.0  # cada controle cobre ±3 desvios-padrão
 
 
+STATIC_TEXT = "[explorador interativo: abra o notebook no JupyterLab e rode-o para mover os controles]"
+
+
+def show_panel(widget):
+    """Mostra o painel; onde os widgets não rodam (GitHub, HTML), o texto no lugar dele é um aviso em
+    português, não a representação `VBox(children=…)` do ipywidgets."""
+    from IPython.display import display
+
+    bundle = widget._repr_mimebundle_()
+    display(bundle | {"text/plain": STATIC_TEXT}, raw=True)
+
+
 def to_png(image: np.ndarray, scale: int = 6) -> bytes:
     """PNG em tons de cinza de uma imagem em [0, 1], ampliada `scale` vezes sem borrar."""
     import matplotlib.pyplot as plt
@@ -145,9 +157,7 @@ class LatentExplorer:
         self.decoded.value = to_png(self.result)
 
     def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+        show_panel(self.widget)
 
 
 def traversal(model, space: LatentSpace, mode: str, z0: np.ndarray, steps: int = 9, digit=None) -> np.ndarray:
@@ -239,9 +249,7 @@ class ConditionalExplorer:
             image.value = to_png(picture, scale=2)
 
     def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+        show_panel(self.widget)
 
 
 def conditional_traversal(model, mu, kl_dims, digit: int, n_sliders: int, steps: int = 9) -> np.ndarray:

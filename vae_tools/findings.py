@@ -18,7 +18,7 @@ TWO_SE = 2.0  # uma diferença conta quando passa de dois erros padrão (≈ 95 
 PATIENCE = 3  # épocas sem melhorar a validação que contam como "piorou" (a paciência usual do early stopping)
 INK_CORRELATION = 0.3  # |r| abaixo disso: a tinta explica menos de 10 % da variância do erro dentro do dígito
 SATURATED = 0.9  # informação acima de 90 % do teto log N: o código quase identifica cada imagem
-CONVERGED_NATS = 1.0  # ganho de um k maior no limite de importância abaixo do qual o limite está perto de convergir
+SIGNIFICANCE = 0.05  # nível de uma correlação de Spearman chamada de tendência
 
 
 # ---------------------------------------------------------------- o capítulo
@@ -106,7 +106,8 @@ class ReconstructionError:
     hardest: int
     easiest_excess: float
     hardest_excess: float
-    pooled_ink_correlation: float  # tinta × BCE, todas as imagens juntas
+    pooled_ink_correlation: float  # tinta × BCE (com o piso), todas as imagens juntas
+    pooled_ink_excess_correlation: float  # tinta × erro de fato, todas as imagens juntas
     within_ink_correlation: float  # tinta × erro de fato, dentro de cada dígito (média)
     ink: Ink
 
@@ -120,7 +121,7 @@ def reconstruction_error(bce: np.ndarray, floor: np.ndarray, ink: np.ndarray, la
     return ReconstructionError(
         float(bce.mean()), float(floor.mean()), float(excess.mean()), float(floor.mean() / bce.mean()),
         int(per_digit.argmin()), int(per_digit.argmax()), float(per_digit.min()), float(per_digit.max()),
-        float(np.corrcoef(ink, bce)[0, 1]), within, _ink(within),
+        float(np.corrcoef(ink, bce)[0, 1]), float(np.corrcoef(ink, excess)[0, 1]), within, _ink(within),
     )  # fmt: skip
 
 
@@ -147,18 +148,19 @@ def final_test(test: dict[str, float], bce_mu: float) -> FinalTest:
 
 @dataclass(frozen=True)
 class Blur:
-    gray_means: float  # fração de pixels cinza nas médias do decodificador (amostras do prior)
+    gray_means: float  # fração de pixels cinza nas médias do decodificador em z do prior
     gray_real: float  # nas imagens de teste
     gray_draws: float  # nos sorteios de Bernoulli (0: cada pixel é 0 ou 1)
+    gray_reconstructions: float  # nas reconstruções, também médias do decodificador
     flips: float  # pixels em que um sorteio difere, em média, do arredondamento da sua média (por imagem)
 
 
-def blur(means: np.ndarray, draws: np.ndarray, real: np.ndarray) -> Blur:
-    """Por que as amostras parecem borradas: o decodificador devolve a média de cada pixel, não um sorteio.
-    `draws`: um sorteio de Bernoulli de cada média (mesma forma que `means`)."""
+def blur(means: np.ndarray, draws: np.ndarray, real: np.ndarray, reconstructions: np.ndarray) -> Blur:
+    """Por que as amostras parecem borradas: médias do decodificador em z do *prior* contra as reconstruções
+    (médias também) e as imagens reais. `draws`: um sorteio de Bernoulli de cada média (a forma de `means`)."""
     means, draws = np.asarray(means).reshape(len(means), -1), np.asarray(draws).reshape(len(means), -1)
     flips = (draws != (means > 0.5)).sum(1)
-    gray = (float(gray_fraction(images)) for images in (means, real, draws))
+    gray = (float(gray_fraction(images)) for images in (means, real, draws, reconstructions))
     return Blur(*gray, float(flips.mean()))
 
 
@@ -232,76 +234,94 @@ def separation(correct: dict[str, np.ndarray]) -> Separation:
 
 @dataclass(frozen=True)
 class Sampling:
-    real: float  # distância de Fréchet das imagens reais de treino às de teste: a âncora da escala
+    real: float  # distância de Fréchet das imagens reais de validação às de teste: a âncora da escala
     reconstructions: float
     mixture: float
     prior: float
     blurred: float
     prior_confident: float  # fração lida com confiança ≥ 0,9
     mixture_confident: float
+    reconstructions_confident: float
     test_confident: float  # das próprias imagens de teste
     blurred_confident: float
+    prior_recall: float
+    mixture_recall: float
+    blurred_recall: float
     gain: float  # mistura − prior, em fração lida com confiança
     gain_se: float
     mixture_vs_prior: Compared
-    blur_paradox: bool  # o desfoque fica mais longe que o prior, mas é lido com mais confiança
 
 
 def sampling(scores: dict[str, dict], test_confident: float) -> Sampling:
-    """O que as medidas de qualidade dizem das amostras, com `scores` de `quality.measure_images` nas chaves
-    real, reconstructions, mixture, prior, blurred."""
+    """O que as medidas de qualidade dizem das médias decodificadas, com `scores` de `quality.measure_images`
+    nas chaves real, reconstructions, mixture, prior, blurred."""
     frechet = {name: m["frechet_distance"] for name, m in scores.items()}
     confident = {name: m["confident_fraction"] for name, m in scores.items()}
+    recall = {name: m["recall"] for name, m in scores.items()}
     gain = confident["mixture"] - confident["prior"]
     se = float(np.sqrt(sum(confident[s] * (1 - confident[s]) / scores[s]["n"] for s in ("mixture", "prior"))))
-    paradox = frechet["blurred"] > frechet["prior"] and confident["blurred"] > confident["prior"]
     return Sampling(frechet["real"], frechet["reconstructions"], frechet["mixture"], frechet["prior"],
-                    frechet["blurred"], confident["prior"], confident["mixture"], test_confident,
-                    confident["blurred"], gain, se, compare(gain, se), paradox)  # fmt: skip
+                    frechet["blurred"], confident["prior"], confident["mixture"], confident["reconstructions"],
+                    test_confident, confident["blurred"], recall["prior"], recall["mixture"], recall["blurred"],
+                    gain, se, compare(gain, se))  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Holes:
-    bottom: float  # fração lida com confiança no decil de menor densidade da posterior agregada
-    bottom_se: float
-    top: float  # no de maior densidade
-    top_se: float
-    mixture: float  # das amostras da mistura ajustada aos códigos
+    rho: float  # correlação de Spearman entre log q(z) e ser lida com confiança, amostra a amostra
+    noise: float  # dois erros padrão de uma correlação de postos nula, 2/√(n − 1)
+    lowest: float  # a menor fração lida com confiança entre os decis de log q(z)
+    highest: float
+    bottom: float  # no decil mais vazio
+    top: float  # no mais denso
+    mixture: float  # das médias decodificadas da mistura ajustada aos códigos
     real: float  # das imagens de teste
-    rises: Compared  # topo − fundo
+    mixture_beyond: Compared  # BETTER: a mistura passa o decil mais legível do prior além do ruído
 
 
-def holes(by_decile: tuple[np.ndarray, np.ndarray], mixture: float, real: float) -> Holes:
-    """A legibilidade das amostras do *prior* por decil da densidade da posterior agregada no seu z."""
-    means, ses = by_decile
-    rises = compare(means[-1] - means[0], float(np.hypot(ses[-1], ses[0])))
-    return Holes(float(means[0]), float(ses[0]), float(means[-1]), float(ses[-1]), mixture, real, rises)
+def holes(log_q: np.ndarray, confident: np.ndarray, mixture: float, real: float) -> Holes:
+    """A legibilidade das médias do *prior* contra a densidade da posterior agregada no seu z, e se a densidade
+    explica a vantagem da mistura: se nem o decil mais legível do *prior* chega à mistura, não explica."""
+    from scipy.stats import spearmanr
+
+    from vae_tools.analysis import by_quantile
+
+    rho = float(spearmanr(log_q, confident).statistic)
+    means, ses = by_quantile(log_q, confident)
+    best = int(means.argmax())
+    mixture_se = np.sqrt(mixture * (1 - mixture) / len(log_q))
+    beyond = compare(mixture - means[best], float(np.hypot(ses[best], mixture_se)))
+    return Holes(rho, 2 / np.sqrt(len(log_q) - 1), float(means.min()), float(means.max()), float(means[0]),
+                 float(means[-1]), mixture, real, beyond)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Bound:
     k1_minus_elbo: float  # limite com k = 1 − ELBO (KL fechada), pareado
     k1_minus_elbo_se: float
-    tightening: float  # k = 100 − k = 1, pareado
-    tightening_se: float
-    large_gain: float  # k grande − k = 100, pareado
-    large_gain_se: float
-    gap: float  # k grande − k = 1: um limite inferior da folga do ELBO
+    gain_10: float  # k = 10 − k = 1, pareado
+    gain_100: float  # k = 100 − k = 10
+    gain_large: float  # k grande − k = 100, no subconjunto menor
+    gain_large_se: float
+    gap: float  # k grande − k = 1 (no subconjunto menor): um limite inferior da folga do ELBO
     gap_se: float
-    converged: bool
+    shrinking: bool  # cada década de k rende menos que a anterior
     k: int  # o k grande
-    large_images: int  # quantas imagens o k grande usou
+    images: int  # imagens das estimativas com k até 100
+    large_images: int  # imagens do k grande
     large_bound: float  # o limite médio com o k grande
 
 
 def bound(elbo: np.ndarray, iwae: dict[int, np.ndarray], iwae_large: dict[int, np.ndarray], large_k: int) -> Bound:
-    """O limite de importância: quanto ele aperta o ELBO, e se já parou de subir."""
+    """O limite de importância: quanto cada década de k rende acima do ELBO (erros pareados). Um limite
+    inferior que para de subir não mostra quanto ainda falta até log p(x): só que a folga é pelo menos o gap."""
     k1 = paired_difference(iwae[1], elbo)
-    tight = paired_difference(iwae[100], iwae[1])
+    gains = [paired_difference(iwae[10], iwae[1])[0], paired_difference(iwae[100], iwae[10])[0]]
     large = paired_difference(iwae_large[large_k], iwae_large[100])
     gap = paired_difference(iwae_large[large_k], iwae_large[1])
+    shrinking = gains[0] > gains[1] > large[0]
     top = iwae_large[large_k]
-    return Bound(*k1, *tight, *large, *gap, large[0] < CONVERGED_NATS, large_k, len(top), float(top.mean()))
+    return Bound(*k1, *gains, *large, *gap, shrinking, large_k, len(elbo), len(top), float(top.mean()))
 
 
 @dataclass(frozen=True)
@@ -309,26 +329,37 @@ class Units:
     active: int
     dims: int
     top5_share: float  # fração da KL nas 5 dimensões de mais KL
+    even_share: float  # a mesma fração se a KL fosse igual em todas (5/d)
     inactive_kl: float  # KL somada das inativas
     any_inactive: bool
 
 
 def units(kl_dims: np.ndarray, active: np.ndarray) -> Units:
     top5 = np.sort(kl_dims)[::-1][:5].sum() / kl_dims.sum()
-    return Units(int(active.sum()), len(active), float(top5), float(kl_dims[~active].sum()), bool((~active).any()))
+    even = min(5, len(active)) / len(active)
+    return Units(
+        int(active.sum()), len(active), float(top5), even, float(kl_dims[~active].sum()), bool((~active).any())
+    )
 
 
 @dataclass(frozen=True)
 class Sweep:
-    high_kl_change: float  # mudança média de ponta a ponta (níveis de cinza por pixel) nas dimensões de mais KL
-    low_kl_change: float  # nas de menos KL
-    ordered: bool  # toda dimensão de mais KL muda a imagem mais que toda dimensão de menos KL
+    rho: float  # Spearman entre a KL de cada dimensão e quanto varrê-la muda a imagem
+    p_value: float
+    starts: int  # imagens de partida da medida
+    most: float  # a maior mudança média (níveis de cinza por pixel) entre as dimensões
+    least: float
+    orders: bool  # a KL ordena a mudança (ρ > 0 com p < SIGNIFICANCE)
 
 
-def sweep(change: np.ndarray, high: int) -> Sweep:
-    """`change`: a mudança de cada dimensão varrida, as `high` primeiras de mais KL e as demais de menos."""
-    top, bottom = change[:high], change[high:]
-    return Sweep(float(top.mean()), float(bottom.mean()), bool(top.min() > bottom.max()))
+def sweep(kl_dims: np.ndarray, change: np.ndarray, starts: int) -> Sweep:
+    """`change`: a mudança média de ponta a ponta da varredura de cada dimensão, sobre `starts` imagens; a KL
+    ordena a mudança se a correlação de postos é positiva com p < `SIGNIFICANCE`."""
+    from scipy.stats import spearmanr
+
+    result = spearmanr(kl_dims, change)
+    rho, p = float(result.statistic), float(result.pvalue)
+    return Sweep(rho, p, starts, float(change.max()), float(change.min()), rho > 0 and p < SIGNIFICANCE)
 
 
 @dataclass(frozen=True)
@@ -340,14 +371,17 @@ class Interpolation:
     ghost_se: float  # pareado por par de pontas
     latent_real: float  # fração dos pontos intermediários com cara de dígito real (`quality.realistic`)
     pixel_real: float
+    real_difference: float  # latente − pixels, pareado por par
+    real_se: float
     verdict: Compared  # BETTER: o caminho latente tem menos tinta fantasma
 
 
 def interpolation(ghosts: tuple[np.ndarray, np.ndarray], real: tuple[np.ndarray, np.ndarray]) -> Interpolation:
     """`ghosts`: a tinta fantasma de cada par (latente, pixels); `real`: (pares, pontos) booleanos (idem)."""
     diff, se = paired_difference(ghosts[1], ghosts[0])
+    real_diff = paired_difference(real[0].mean(1), real[1].mean(1))
     return Interpolation(len(ghosts[0]), float(ghosts[0].mean()), float(ghosts[1].mean()), diff, se,
-                         float(real[0].mean()), float(real[1].mean()), compare(diff, se))  # fmt: skip
+                         float(real[0].mean()), float(real[1].mean()), *real_diff, compare(diff, se))  # fmt: skip
 
 
 @dataclass(frozen=True)

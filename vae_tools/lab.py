@@ -156,7 +156,7 @@ def ties(values: np.ndarray, band: float, best: int) -> list[int]:
 
 def measure_samples(run: Run, classifier, reference, n: int, seed: int, labels: torch.Tensor) -> dict:
     """A qualidade das amostras de uma execução (`n` imagens de z ~ N(0, I), com a semente), medida pelo
-    classificador contra a referência das imagens de teste: distância de Fréchet, precisão, cobertura e
+    classificador contra a referência das imagens de teste: distância de Fréchet, precisão, revocação e
     fração lida com confiança. O VAE condicional gera cada amostra do rótulo de `labels` (os do teste: as
     mesmas proporções)."""
     asked = labels[:n].cpu().numpy() if run.conditional else None

@@ -241,13 +241,14 @@ EVALUATION_PARAMETER_NAMES = (
 
 def validate_evaluation_params(params: dict) -> dict:
     """Confere os parâmetros da avaliação (`avaliacao`): os do treino identificam o checkpoint do capítulo,
-    que ela só lê (`SKIP_TRAINING`); `QUALITY_SAMPLES=None` segue o número de imagens de treino."""
+    que ela só lê (`SKIP_TRAINING`); `QUALITY_SAMPLES=None` segue o número de imagens de validação (a âncora
+    real das medidas de qualidade: imagens que nem o VAE nem o classificador viram no treino)."""
     p = explore(unconditional(validate_training(dict(params) | {"RESUME": False, "SKIP_TRAINING": True})))
     p["IWAE_LARGE_K"] = integer("IWAE_LARGE_K", p["IWAE_LARGE_K"], 101)  # comparado com k = 100
     p["EPOCHS_2D"] = p["NUM_EPOCHS"] if p["EPOCHS_2D"] is None else integer("EPOCHS_2D", p["EPOCHS_2D"], 1)
     for name in ("IWAE_SIZE", "IWAE_LARGE_SIZE"):
         p[name] = integer(name, p[name], 1, MNIST_TEST_SIZE)
-    most = min(MNIST_TEST_SIZE, p["TRAIN_SIZE"] or MNIST_TRAIN_SIZE - p["VAL_SIZE"])  # as reais de fora vêm do treino
+    most = min(MNIST_TEST_SIZE, p["VAL_SIZE"])  # a âncora são as imagens de validação
     if p["QUALITY_SAMPLES"] is None:
         p["QUALITY_SAMPLES"] = most
     p["QUALITY_SAMPLES"] = integer("QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, most)

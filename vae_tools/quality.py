@@ -34,7 +34,7 @@ DISTANCE_BLOCK = 256  # linhas por bloco de torch.cdist: 256 × 10.000 distânci
 
 class _GivenFeatures(nn.Module):
     """Identidade com `num_features`: o torchmetrics recebe atributos já calculados (o classificador roda uma
-    vez só por conjunto, e os mesmos atributos servem à precisão e à cobertura)."""
+    vez só por conjunto, e os mesmos atributos servem à precisão e à revocação)."""
 
     def __init__(self, num_features: int):
         super().__init__()
@@ -64,7 +64,7 @@ def frechet_distance(real_features: torch.Tensor, fake_features: torch.Tensor) -
     return max(metric.compute().item(), 0.0)  # ≥ 0; arredondamentos podem dar −1e-12 para conjuntos iguais
 
 
-# ---------------------------------------------------------------- precisão e cobertura (k vizinhos)
+# ---------------------------------------------------------------- precisão e revocação (k vizinhos)
 
 
 def knn_radii(features: torch.Tensor, k: int = 3, block: int = DISTANCE_BLOCK) -> torch.Tensor:
