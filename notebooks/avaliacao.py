@@ -68,7 +68,7 @@ import vae_core as vc
 from vae_tools import analysis, checkpoints, findings, mnist, quality, training
 from vae_tools import classifier as digits
 from vae_tools.figures import br_number, image_grid, markdown_table, say, scatter_digits, show_figure
-from vae_tools.findings import Compared
+from vae_tools.findings import Compared, Density
 from vae_tools.parameters import (
     EVALUATION_PARAMETER_NAMES,
     resolve_device,
@@ -115,8 +115,8 @@ print(f"Modelo do capítulo: {len(history['train_loss'])} épocas; {br_number(le
 #   um dígito médio ganham precisão alta sem serem boas (Naeem et al., 2020);
 # - a fração que o classificador lê com confiança ≥ 0,9.
 #
-# As fontes: imagens reais de validação (a âncora da escala, o que seria um gerador perfeito: nem o VAE nem o
-# classificador treinaram nelas), as suas reconstruções, $z$ do *prior* $\mathcal{N}(0, I)$ e de uma **mistura
+# As fontes: imagens reais de validação (a âncora da escala, o que seria um gerador perfeito: o VAE não as viu,
+# e o classificador só escolheu por elas a sua época), as suas reconstruções, $z$ do *prior* $\mathcal{N}(0, I)$ e de uma **mistura
 # de gaussianas** ajustada aos $\mu$ do treino (Ghosh et al., 2020) e, para calibrar, as imagens de validação
 # desfocadas. O que o VAE produz aparece sempre como **médias** do decodificador, como no capítulo.
 
@@ -151,7 +151,7 @@ names = {
     "blurred": "validação desfocada (σ = 1 pixel)",
 }
 header = [
-    "conjunto (médias do decodificador nas linhas do VAE)",
+    f"conjunto ({br_number(n)} imagens cada; médias do decodificador nas linhas do VAE)",
     "Fréchet",
     "precisão",
     "revocação",
@@ -171,71 +171,75 @@ display(Markdown(markdown_table(header, cells)))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 mixture = {
-    Compared.BETTER: "Sortear $z$ da mistura ajustada aos códigos melhora a legibilidade: {mixture_confident:.1%} lidas com confiança ({gain:.1%} ± {gain_se:.1%} a mais) e distância {mixture:,.1f}.",
+    Compared.BETTER: "Sortear $z$ da mistura ajustada aos códigos melhora a legibilidade: {mixture_confident:.1%} lidas com confiança ({gain:.1p} ± {gain_se:.1p} a mais) e distância {mixture:,.1f}.",
     Compared.TIE: "Sortear $z$ da mistura ajustada aos códigos não muda a legibilidade além do ruído: {mixture_confident:.1%} lidas com confiança e distância {mixture:,.1f}.",
     Compared.WORSE: "Sortear $z$ da mistura ajustada aos códigos piora a legibilidade: {mixture_confident:.1%} lidas com confiança e distância {mixture:,.1f}.",
 }[sampling.mixture_vs_prior]
 say(
-    "**Num $z$ do *prior*, o decodificador fica longe do que ele mesmo faz ao reconstruir:** as reconstruções, "
-    "médias também, ficam a {reconstructions:,.1f} das imagens de teste, {reconstructions_confident:.1%} lidas com "
-    "confiança; as médias em $z$ do *prior*, a {prior:,.1f}, {prior_confident:.1%}. " + mixture + " A revocação, "
-    "que aqui mede sobretudo nitidez (o desfoque a leva a {blurred_recall:.3f}), vai de {prior_recall:.3f} a {mixture_recall:.3f}.",
+    "**As médias decodificadas em $z$ do *prior* ficam longe das reconstruções do mesmo modelo:** em {n:,} imagens "
+    "de cada conjunto, as reconstruções ficam a {reconstructions:,.1f} das de teste ({reconstructions_confident:.1%} "
+    "lidas com confiança); as médias do *prior*, a {prior:,.1f} ({prior_confident:.1%}). " + mixture + " A revocação "
+    "é {prior_recall:.3f} com o *prior* e {mixture_recall:.3f} com a mistura.",
     sampling,
 )
 
 # %% [markdown]
-# **Onde o *prior* erra?** O capítulo mostrou que a posterior agregada $q(z) = \frac{1}{N}\sum_n \mathcal{N}(z;\mu_n,\sigma_n^2)$
-# não coincide com o *prior*. Calculamos $\log q(z)$ — a mistura das posteriores de 10.000 imagens de treino,
-# não um ajuste aos $\mu$ — em cada $z$ do *prior* e dividimos esses $z$ em decis dessa densidade: no
-# primeiro, os que caem onde quase não há códigos reais (os **buracos**); no último, onde eles se concentram.
+# **A densidade explica a vantagem da mistura?** A posterior agregada de um conjunto de imagens,
+# $q(z) = \frac{1}{N}\sum_n \mathcal{N}(z;\mu_n,\sigma_n^2)$, não coincide com o *prior* (capítulo, seção 9), e a
+# mistura sorteia $z$ onde os códigos estão. Calculamos $\log q(z)$ — a mistura das posteriores de 10.000 imagens
+# de treino, não um ajuste aos $\mu$ — em cada $z$ das duas fontes e comparamos a legibilidade delas **na mesma
+# densidade**: por decis de $\log q(z)$ das duas juntas. Se a densidade explicasse tudo, as duas curvas
+# coincidiriam.
 
 # %%
-log_q = analysis.aggregate_log_density(z_prior, mu_train, logvar_train)
-prior_images = torch.as_tensor(vc.decode_latent(model, z_prior)).reshape(n, -1)
-prior_confident = digits.read(classifier, prior_images)[1] >= quality.CONFIDENCE
-deciles = analysis.by_quantile(log_q, prior_confident)  # a figura; o veredicto usa todas as amostras
-emptiest, densest = (part[:: len(part) // 10][:10] for part in np.array_split(np.argsort(log_q), 10)[::9])
-rows = {
-    "reais (teste)": test_x[:10].cpu().numpy(),
-    "mistura": vc.decode_latent(model, z_mixture[:10]).reshape(10, -1),
-    "prior: decil mais denso": prior_images[densest].numpy(),
-    "prior: decil mais vazio": prior_images[emptiest].numpy(),
-}
-fig = plt.figure(figsize=(15, 4.6))
-cells = fig.add_gridspec(1, 2, width_ratios=[1.7, 1])
-ax = fig.add_subplot(cells[0])
-ax.imshow(image_grid(np.concatenate(list(rows.values())).reshape(-1, 28, 28), ncols=10), cmap="gray")
-ax.set_yticks(np.arange(len(rows)) * 28 + 14, list(rows))
-ax.set_xticks([])
-ax.set_title("Imagens reais e médias decodificadas; z do prior nos decis de q(z) mais denso e mais vazio")
-ax = fig.add_subplot(cells[1])
-ax.errorbar(
-    np.arange(1, 11), 100 * deciles[0], yerr=200 * deciles[1], fmt="o-", capsize=3, label="prior, por decil de log q(z)"
+z_sources = {"prior": z_prior, "mixture": z_mixture}
+log_q = {name: analysis.aggregate_log_density(z, mu_train, logvar_train) for name, z in z_sources.items()}
+images = {name: torch.as_tensor(vc.decode_latent(model, z)).reshape(n, -1) for name, z in z_sources.items()}
+confident = {name: digits.read(classifier, x)[1] >= quality.CONFIDENCE for name, x in images.items()}
+hole_facts = findings.holes(*((log_q[name], confident[name]) for name in z_sources))
+edges = np.quantile(np.concatenate(list(log_q.values())), np.linspace(0, 1, 11))
+fig, axes = plt.subplots(1, 2, figsize=(15, 4.6), width_ratios=[1.7, 1])
+rows = {"reais (teste)": test_x[:10].cpu().numpy(), "mistura": images["mixture"][:10], "prior": images["prior"][:10]}
+axes[0].imshow(
+    image_grid(np.concatenate([np.asarray(r) for r in rows.values()]).reshape(-1, 28, 28), ncols=10), cmap="gray"
 )
-ax.axhline(100 * sampling.mixture_confident, color="tab:orange", ls="--", label="mistura")
-ax.axhline(100 * sampling.test_confident, color="k", ls=":", label="imagens de teste")
-ax.set(
-    xlabel="decil de log q(z) (1: mais vazio)",
+axes[0].set_yticks(np.arange(len(rows)) * 28 + 14, list(rows))
+axes[0].set_xticks([])
+axes[0].set_title("Imagens reais e médias decodificadas de z da mistura e do prior")
+for (name, label), color in zip({"prior": "prior N(0, I)", "mixture": "mistura"}.items(), ["tab:blue", "tab:orange"]):
+    means, ses, counts = analysis.binned(log_q[name], confident[name], edges)
+    shown = counts >= findings.MIN_BIN
+    axes[1].errorbar(
+        np.arange(1, 11)[shown],
+        100 * means[shown],
+        yerr=200 * ses[shown],
+        fmt="o-",
+        capsize=3,
+        color=color,
+        label=label,
+    )
+axes[1].axhline(100 * sampling.test_confident, color="k", ls=":", label="imagens de teste")
+axes[1].set(
+    xlabel="decil de log q(z), das duas fontes juntas (1: mais vazio)",
     ylabel="% lidas com confiança ≥ 0,9",
     xticks=range(1, 11),
-    title="Legibilidade pela densidade da posterior agregada",
+    title="Legibilidade na mesma densidade da posterior agregada",
 )
-ax.legend(fontsize=8)
+axes[1].legend(fontsize=8)
 plt.tight_layout()
 show_figure(fig, "aval_01_qualidade_amostras", FIGURES_DIR)
-hole_facts = findings.holes(log_q, prior_confident, sampling.mixture_confident, sampling.test_confident)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
-beyond = {
-    Compared.BETTER: "**Em nenhuma faixa de densidade da posterior agregada as médias do *prior* chegam perto das da mistura:** não é a densidade de $q(z)$ no $z$ sorteado que explica a vantagem dela.",
-    Compared.TIE: "**No decil de densidade mais legível, as médias do *prior* chegam à legibilidade das da mistura:** a densidade de $q(z)$ no $z$ sorteado pode explicar a vantagem dela.",
-    Compared.WORSE: "**Num dos decis de densidade, as médias do *prior* passam as da mistura.**",
-}[hole_facts.mixture_beyond]
+density = {
+    Density.NOT_EXPLAINED: "**Na mesma densidade da posterior agregada, as médias da mistura são mais legíveis que as do *prior*:** a densidade de $q(z)$ no $z$ sorteado não explica a vantagem da mistura.",
+    Density.EXPLAINED: "**Na mesma densidade da posterior agregada, as médias da mistura e as do *prior* são igualmente legíveis:** a vantagem da mistura vem de sortear onde $q(z)$ é denso.",
+    Density.PARTLY: "**Só em parte das faixas de densidade as médias da mistura são mais legíveis que as do *prior*:** a densidade de $q(z)$ explica parte da vantagem da mistura.",
+}[hole_facts.verdict]
 say(
-    beyond + " Pelos decis de $\\log q(z)$, a fração lida com confiança vai de {lowest:.1%} a {highest:.1%} "
-    "({bottom:.1%} no mais vazio, {top:.1%} no mais denso; barras: dois erros padrão), contra {mixture:.1%} na "
-    "mistura e {real:.1%} nas imagens de teste. A correlação de postos entre $\\log q(z)$ e ser lida com confiança "
-    "é {rho:.3f}, para um ruído de ±{noise:.3f} (dois erros padrão).",
+    density + " A mistura é mais legível, além de dois erros padrão, em {better_bins} dos {bins} decis em que as duas "
+    "fontes têm amostras (no mais vazio, {mixture_low:.1%} contra {prior_low:.1%}; no mais denso, {mixture_high:.1%} "
+    "contra {prior_high:.1%}). Ela também sorteia onde $q(z)$ é mais denso: a mediana de $\\log q(z)$ é "
+    "{mixture_median:.1f} nos seus $z$ e {prior_median:.1f} nos do *prior*.",
     hole_facts,
 )
 
@@ -338,7 +342,7 @@ fig, ax = plt.subplots(figsize=(9, len(swept) + 0.6))
 ax.imshow(image_grid(traversal_dims.reshape(-1, 28, 28), ncols=9), cmap="gray")
 ax.set_yticks(np.arange(len(swept)) * 28 + 14, [f"z{j} (KL {br_number(kl_dims[j], 1)})" for j in swept])
 ax.set_xticks(np.arange(9) * 28 + 14, [br_number(q, 2) for q in quantiles])
-ax.set_xlabel("valor de z_j (quantis de 5% a 95% da N(0, 1))")
+ax.set_xlabel("valor da dimensão varrida (quantis de 5% a 95% da N(0, 1))")
 ax.set_title(f"As dimensões de mais KL e as de menos, varridas nos quantis da N(0, 1), a partir de um {EXPLORE_DIGIT}")
 show_figure(fig, "aval_03_varredura_dimensoes", FIGURES_DIR)
 sweeps = [analysis.dimension_traversal(model, z, range(LATENT_DIM), quantiles[[0, -1]]) for z in mu_test[:100].numpy()]
@@ -366,8 +370,8 @@ say(
 # mesmas figuras. Uma mistura de pixels é uma **dupla exposição**: imprime cada dígito pela metade, e os
 # traços de ambos viram cinza; o classificador pode até lê-la como um dos dois, e uma troca de leitura não
 # a denuncia. Medimos a **tinta fantasma**: quanto a fração de pixels cinza (entre 0,1 e 0,9) dos pontos
-# intermediários passa da média das duas pontas — ela sobe também num dígito só borrado, então é um limite de
-# cima para a sobreposição. E a fração dos pontos com **cara de dígito real** (os atributos caem na bola de 3
+# intermediários passa da média das duas pontas — ela sobe também num dígito só borrado, então é um limite
+# superior da sobreposição. E a fração dos pontos com **cara de dígito real** (os atributos caem na bola de 3
 # vizinhos de alguma imagem de teste, o critério da precisão). A figura mostra três pares; as medidas usam 200
 # pares sorteados de dígitos diferentes.
 
@@ -408,9 +412,9 @@ verdict = {
 }[path_facts.verdict]
 say(
     verdict + " Em {pairs} pares sorteados, o meio da mistura de pixels tem, a mais que as pontas, {pixel_ghost:.1%} "
-    "dos 784 pixels em cinza; o do caminho latente, {latent_ghost:.1%} (diferença pareada de {ghost_difference:.1%}"
-    " ± {ghost_se:.1%}). O critério da precisão quase não os separa: {latent_real:.1%} e {pixel_real:.1%} dos "
-    "pontos caem perto de um dígito real ({real_difference:.1%} ± {real_se:.1%}).",
+    "dos 784 pixels em cinza; o do caminho latente, {latent_ghost:.1%} (diferença pareada de {ghost_difference:.1p}"
+    " ± {ghost_se:.1p}). O critério da precisão quase não os separa: {latent_real:.1%} e {pixel_real:.1%} dos "
+    "pontos caem perto de um dígito real ({real_difference:.1p} ± {real_se:.1p}).",
     path_facts,
 )
 
@@ -442,7 +446,7 @@ axes[0].set_xticks(ticks[::2], [br_number(v, 1) for v in z1_values[::2]])
 axes[0].set_yticks(ticks[::2], [br_number(v, 1) for v in z2_values[::-1][::2]])
 axes[0].set(title="Variedade aprendida (percentis 1–99 de μ em cada eixo)", xlabel="z₁", ylabel="z₂")
 scatter_digits(axes[1], mu_2d, labels)
-axes[1].add_patch(plt.Rectangle(low, *(high - low), fill=False, ls="--", color="k", label="grade"))
+axes[1].add_patch(plt.Rectangle(low, *(high - low), fill=False, ls="--", color="k"))
 axes[1].set(title="μ das imagens de teste (tracejado: a área da grade)", xlabel="z₁", ylabel="z₂")
 plt.tight_layout()
 show_figure(fig, "aval_05_variedade_2d", FIGURES_DIR)
@@ -457,7 +461,7 @@ spread = {
 say(
     "**Com duas dimensões o espaço latente cabe numa figura, ao preço de {extra:.1f} nats por imagem:** "
     "{loss_2d:.1f} no teste, contra {loss_main:.1f} do modelo do capítulo. Cinco vizinhos nos μ 2-D acertam "
-    "{knn_2d:.1%} dos dígitos, contra {knn_main:.1%} nas {dims} dimensões. A variância da posterior agregada é "
+    "{knn_2d:.1%} dos dígitos, contra {knn_main:.1%} nas {dims} dimensões (validação cruzada nos dois). A variância da posterior agregada é "
     "{var1:.2f} em z₁ e {var2:.2f} em z₂, contra 1 no *prior*. " + spread,
     flat,
 )
@@ -465,10 +469,11 @@ say(
 # %% [markdown]
 # ## Conclusão
 #
-# - **O ELBO não mede as amostras**: um classificador fixo mostra que as médias decodificadas em $z$ do *prior*
-#   ficam longe das reconstruções; a distância de Fréchet se lê ao lado da confiança e de uma âncora real.
-# - **Amostrar de uma mistura ajustada aos códigos** dá médias bem mais legíveis que o *prior*; a seção 2 mede se
-#   a densidade da posterior agregada no $z$ sorteado explica a diferença.
+# - **Meça as amostras, não só o ELBO**: um classificador fixo mostra que as médias decodificadas em $z$ do
+#   *prior* ficam longe das reconstruções do mesmo modelo; a distância de Fréchet se lê ao lado da confiança e
+#   de uma âncora real.
+# - **Amostrar de uma mistura ajustada aos códigos** dá médias bem mais legíveis que o *prior*; a seção 2 compara
+#   as duas na mesma densidade da posterior agregada para ver se é ela que explica a diferença.
 # - **O limite de importância mostra a folga do ELBO por baixo**: ela é de pelo menos alguns nats.
 # - **A KL não se divide por igual entre as dimensões**, e a KL de cada uma diz quanto ela muda a imagem.
 # - **Interpolar no espaço latente deixa menos tinta fantasma** que misturar pixels; um critério de "cara de

@@ -212,7 +212,7 @@ names = {"reparameterization": "reparametrização", "score": "escore", "score_b
 fig, ax = plt.subplots(figsize=(9, 3.6))
 edges = np.log10([min(v.min() for v in variances.values()), max(v.max() for v in variances.values())])
 for (name, values), color in zip(variances.items(), ["tab:blue", "tab:red", "tab:orange"]):
-    ax.hist(values, bins=np.logspace(*edges, 60), alpha=0.6, color=color, label=names[name])
+    ax.hist(values, bins=np.logspace(*edges, 60), histtype="step", lw=1.8, color=color, label=names[name])
 ax.set(xscale="log", xlabel="variância de uma coordenada do gradiente (nats², escala log)", ylabel="coordenadas")
 ax.set_title(f"Variância dos estimadores de ∇μ E[log p(x|z)]: 32 imagens × {LATENT_DIM} dimensões")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize=8, frameon=False)
@@ -223,8 +223,8 @@ gradient_facts = findings.estimators(variances)
 say(
     "**Com os mesmos sorteios, a reparametrização estima o gradiente com muito menos ruído.** A variância "
     "mediana (entre as coordenadas) da função escore é {score_ratio:,.0f} vezes a da reparametrização; mesmo com "
-    "linha de base, {baseline_ratio:,.0f} vezes: na coordenada típica, ela precisaria de cerca de "
-    "{baseline_ratio:,.0f} vezes mais sorteios de $z$ para o mesmo ruído.",
+    "linha de base, {baseline_ratio:,.0f} vezes. Como a variância de uma média cai com o número de sorteios, é "
+    "essa a ordem do número de sorteios a mais que a função escore pede.",
     gradient_facts,
 )
 
@@ -257,6 +257,7 @@ fit = findings.overfitting(history["val_loss"], train_elbo, val_elbo)
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 verdict = {
     Fit.GAP_STILL_IMPROVING: "**A validação ainda melhora: parar agora seria cedo.** As imagens de validação já custam mais que as de treino (uma lacuna de generalização, o primeiro sinal de sobreajuste), mas a perda de validação caiu em cada uma das {improving_epochs} últimas épocas.",
+    Fit.GAP_STALLED: "**Há uma lacuna de generalização, e a validação não caiu na última época:** as imagens de validação custam mais que as de treino; se ela não voltar a cair, é hora de parar.",
     Fit.OVERFITTING: "**O modelo sobreajusta:** a perda de validação parou de cair e subiu nas últimas épocas.",
     Fit.NO_GAP: "**Não há sinal de sobreajuste:** com os pesos finais, treino e validação custam o mesmo dentro do ruído.",
 }[fit.verdict]
@@ -288,8 +289,9 @@ speed = {
     False: "**As reconstruções mudam num ritmo quase constante ao longo do treino.**",
 }[progress.front_loaded]
 say(
-    speed + " Na época {epoch}, com {pace:.0%} do treino entre a primeira e a última época, a distância média dos "
-    "pixels às reconstruções finais já caiu {covered:.0%} do que era na época 1.",
+    speed + " Da época 1 à última, as reconstruções destes oito dígitos se aproximam das finais; na época {epoch}, "
+    "depois de {pace:.0%} desse trecho do treino, já tinham feito {covered:.0%} da aproximação (distância média "
+    "dos pixels).",
     progress,
 )
 
@@ -343,9 +345,9 @@ ink_sentence = {
     Ink.WEAK: "Dentro de um mesmo dígito, a quantidade de tinta quase não explica o erro de fato: correlação média {within_ink_correlation:.2f} (com todas as imagens juntas, {pooled_ink_excess_correlation:.2f} com o erro de fato e {pooled_ink_correlation:.2f} com a BCE, que inclui o piso).",
 }[errors.ink]
 say(
-    "**Boa parte da BCE é um piso que nenhum modelo baixa.** Da BCE média de {bce:.1f} nats, {floor:.1f} "
-    "({floor_share:.0%}) são a entropia dos pixels cinza; o erro de fato é {excess:.1f}. Por imagem, ele é menor no "
-    "{easiest} ({easiest_excess:.1f}) e maior no {hardest} ({hardest_excess:.1f}). " + ink_sentence,
+    "**Boa parte da BCE é um piso que nenhum modelo baixa.** Da BCE média de {bce:.1f} nats (decodificando μ), "
+    "{floor:.1f} ({floor_share:.0%}) são a entropia dos pixels cinza; o erro de fato é {excess:.1f}, e na média de "
+    "cada dígito vai de {easiest_excess:.1f} (no {easiest}) a {hardest_excess:.1f}. " + ink_sentence,
     errors,
 )
 
@@ -355,8 +357,8 @@ say(
 # Um modelo generativo cria dígitos novos: sorteamos $z \sim \mathcal{N}(0, I)$ e decodificamos. O
 # decodificador devolve, para cada pixel, a **média** $\mathbb{E}[x_i\mid z] = \operatorname{sigmoid}(f_\theta(z))_i$
 # da sua Bernoulli — não um sorteio de $p_\theta(x\mid z)$. À direita, para os oito primeiros $z$, a média ao
-# lado de dois sorteios de Bernoulli dela: o que o modelo, tomado ao pé da letra, gera. Como os dados não são
-# binários, esses sorteios não se parecem com o MNIST; por isso se mostram médias, como neste curso.
+# lado de dois sorteios de Bernoulli dela: o que o modelo, tomado ao pé da letra, gera. Dado $z$, cada pixel é
+# sorteado independentemente dos vizinhos, e o sorteio sai salpicado; por isso se mostram médias, como neste curso.
 
 # %%
 z_prior = torch.randn(48, LATENT_DIM, generator=torch.Generator().manual_seed(SEED))
@@ -379,12 +381,16 @@ real, rebuilt = test_x[:2000].cpu().numpy(), vc.reconstruct(model, test_x[:2000]
 sample_blur = findings.blur(many, analysis.bernoulli_draws(many, SEED)[0], real, rebuilt)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
+blurrier = {
+    Compared.BETTER: "**As médias em $z$ do *prior* são mais borradas que as reconstruções, embora as duas sejam médias:**",
+    Compared.TIE: "**As médias em $z$ do *prior* são tão borradas quanto as reconstruções, médias também:**",
+    Compared.WORSE: "**As médias em $z$ do *prior* são menos borradas que as reconstruções:**",
+}[sample_blur.blurrier]
 say(
-    "**As amostras do *prior* são mais borradas que as reconstruções, embora as duas sejam médias.** Num $z$ "
-    "sorteado do *prior*, o decodificador faz a média de muitos dígitos parecidos: {gray_means:.0%} dos pixels "
-    "das amostras são cinza (entre 0,1 e 0,9), contra {gray_reconstructions:.0%} nas reconstruções e "
-    "{gray_real:.0%} nas imagens de teste. Um sorteio de Bernoulli não tem cinza nenhum, mas é salpicado: difere "
-    "da média arredondada em {flips:.0f} dos 784 pixels.",
+    blurrier + " da tinta de cada imagem (pixels acima de 0,1), {gray_means:.1%} ± {gray_means_se:.1%} é "
+    "cinza nas médias do *prior*, {gray_reconstructions:.1%} ± {gray_reconstructions_se:.1%} nas reconstruções e "
+    "{gray_real:.1%} nas imagens de teste. Um sorteio de Bernoulli não tem cinza, mas difere da média arredondada "
+    "em {flips:.0f} dos 784 pixels.",
     sample_blur,
 )
 
@@ -406,14 +412,14 @@ kl_parts = findings.kl_split(analysis.kl_split(mu_test, logvar_test, SEED))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 information = {
-    Information.SATURATED: "A informação bate no teto de $\\log N$ = {cap:.2f} nats: os códigos das {images:,} imagens quase não se sobrepõem, e daí para cima a divisão não vê — com mais imagens, mais da KL poderia ser informação.",
-    Information.BELOW_CAP: "A informação fica abaixo do teto de $\\log N$ = {cap:.2f} nats: os códigos de parte das imagens se sobrepõem.",
+    Information.SATURATED: "A informação estimada bate no teto de $\\log N$ = {cap:.2f} nats: os códigos destas imagens quase não se sobrepõem, e a divisão não pode dizer quanto da KL seria informação sobre mais imagens.",
+    Information.BELOW_CAP: "A informação estimada fica abaixo do teto de $\\log N$ = {cap:.2f} nats: os códigos de parte destas imagens se sobrepõem.",
 }[kl_parts.verdict]
 say(
-    "**A KL é um limite superior da informação que o código carrega, não a própria informação.** Dos {kl:.1f} "
-    "nats de KL por imagem, {information:.2f} ± {information_se:.2f} são informação sobre qual das {images:,} "
-    "imagens de teste foi codificada e {mismatch:.2f} ± {mismatch_se:.2f}, o desencontro entre a posterior "
-    "agregada e o *prior*. " + information,
+    "**A KL média limita por cima a informação que o código carrega.** Sobre as {images:,} imagens de teste, dos "
+    "{kl:.1f} nats de KL por imagem, {information:.2f} ± {information_se:.2f} são informação sobre qual imagem foi "
+    "codificada e {mismatch:.2f} ± {mismatch_se:.2f} são o desencontro entre a mistura das suas posteriores e o "
+    "*prior* (o ± é só o ruído de Monte Carlo). " + information,
     kl_parts,
 )
 
@@ -464,9 +470,9 @@ versus = {
 }[space_facts.versus_pixels]
 say(
     versus + " Um classificador de 5 vizinhos que conhece 10.000 imagens de treino acerta, nas mesmas imagens de "
-    "teste, {mu:.1%} dos dígitos com μ e {pixels:.1%} com os pixels (diferença pareada {difference:.1%} ± "
-    "{difference_se:.1%}). Nos planos, por validação cruzada: {tsne:.1%} no do t-SNE e {pca:.1%} no das duas "
-    "primeiras componentes principais, que achatam um código de muitas direções.",
+    "teste, {mu:.1%} dos dígitos com μ e {pixels:.1%} com os pixels (diferença pareada {difference:.1p} ± "
+    "{difference_se:.1p}). Por validação cruzada nessas imagens: {mu_tsne_images:.1%} com μ, {tsne:.1%} no plano do "
+    "t-SNE e {pca:.1%} no das duas primeiras componentes principais, que achatam um código de muitas direções.",
     space_facts,
 )
 
@@ -502,9 +508,9 @@ show_figure(fig, "09_varredura_explorador", FIGURES_DIR)
 #
 # ## 12. Avaliação final
 #
-# Por último, a perda de teste do modelo final. A referência clássica (o mesmo modelo 784-400-20, 20 épocas,
-# Adam 1e-3, lotes de 128, BCE em pixels cinza) chega a cerca de 103,9 nats por imagem; entre sementes, a
-# perda deste modelo varia cerca de 0,3 nats (o laboratório mede).
+# Por último, a perda de teste do modelo final. O código clássico de onde este curso partiu (o mesmo modelo
+# 784-400-20, 20 épocas, Adam 1e-3, lotes de 128, BCE em pixels cinza) chega a cerca de 103,9 nats por imagem;
+# quanto esse número varia entre sementes, o laboratório mede.
 
 # %% tags=["nbval-check-output"]
 torch.manual_seed(SEED)  # o z sorteado de cada imagem de teste: o mesmo no capítulo e no laboratório
@@ -532,10 +538,10 @@ say(
 #   entre treino e validação.
 # - **Nem todo erro é erro**: com pixels cinza a BCE tem um piso, e o que se compara entre imagens é o que
 #   passa dele.
-# - **Figuras de amostras mostram médias**; num $z$ do *prior* elas são mais borradas que as reconstruções,
-#   e um sorteio do modelo é binário e salpicado.
+# - **Figuras de amostras mostram médias**: um sorteio do modelo é binário e salpicado; a seção 8 compara o
+#   borrado das médias do *prior* com o das reconstruções.
 # - **A KL limita a informação por cima**: uma parte é informação sobre a imagem, o resto é o desencontro da
-#   posterior agregada com o *prior*, e a divisão depende de quantas imagens entram na conta.
+#   posterior agregada com o *prior* — e sobre $N$ imagens a informação não passa de $\log N$.
 # - **Sem rótulos, o código organiza os dígitos**, e o t-SNE mostra isso melhor que a PCA.
 #
 # Limites desta execução: uma semente, 20 épocas e pixels cinza (os "nats" não são log-verossimilhanças). A

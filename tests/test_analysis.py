@@ -268,3 +268,10 @@ def test_ghost_ink_sees_a_double_exposure():
     jump = np.stack([a.ravel()] * 2 + [b.ravel()] * 3)[None]  # passa de um traço inteiro ao outro
     assert analysis.ghost_ink(blend)[0] == pytest.approx(2 * 40 / 784)  # os dois traços cinza no meio
     assert analysis.ghost_ink(jump)[0] == 0
+
+
+def test_binned_means_count_each_point_once():
+    values = np.array([0.0, 0.5, 1.0, 1.5, 2.0])
+    means, ses, counts = analysis.binned(values, np.array([1, 1, 0, 0, 1]), np.array([0.0, 1.0, 2.0]))
+    assert counts.tolist() == [2, 3] and means.tolist() == [1.0, 1 / 3]  # a última faixa inclui o 2,0
+    assert ses[0] == 0

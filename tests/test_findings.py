@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from vae_tools import findings
-from vae_tools.findings import Compared, Fit, Information, Ink
+from vae_tools.findings import Compared, Density, Fit, Information, Ink
 
 RNG = np.random.default_rng(0)
 
@@ -20,6 +20,8 @@ def test_overfitting_verdicts_flip_with_the_validation_curve_and_the_gap():
     assert gap.gap == pytest.approx(4.0, abs=1.0) and gap.gap_se == pytest.approx(10 * np.sqrt(2 / 4000), rel=0.1)
     assert gap.best_epoch == 6 and gap.improving_epochs == 5
 
+    stalled = findings.overfitting([120, 110, 106, 105, 104.2, 104.5], elbos(100.0), elbos(104.0))
+    assert stalled.verdict is Fit.GAP_STALLED and stalled.improving_epochs == 0
     same = findings.overfitting(falling, elbos(100.0), elbos(100.0))
     assert same.verdict is Fit.NO_GAP
 
@@ -53,13 +55,17 @@ def test_final_test_says_whether_the_posterior_noise_costs():
     assert not findings.final_test({"loss": 104.1, "bce": 69.0, "kl": 25.2}, bce_mu=70.0).noise_costs
 
 
-def test_blur_counts_gray_pixels_and_flips():
-    means = np.full((4, 784), 0.5)
-    draws = np.zeros((4, 784))
-    facts = findings.blur(means, draws, np.zeros((4, 784)), np.full((4, 784), 0.95))
-    assert facts.gray_means == 1.0 and facts.gray_real == 0.0 and facts.gray_draws == 0.0
-    assert facts.gray_reconstructions == 0.0 and facts.flips == 0  # 0,5 arredonda para 0, e o sorteio é 0
-    assert findings.blur(means, np.ones((4, 784)), means, means).flips == 784
+def test_blur_measures_the_gray_share_of_the_ink_and_flips():
+    crisp = np.zeros((50, 784))
+    crisp[:, :100] = 1.0
+    soft = crisp * 0.5  # a mesma tinta, toda cinza
+    draws = np.zeros((50, 784))
+    facts = findings.blur(soft, draws, crisp, crisp)
+    assert facts.gray_means == 1.0 and facts.gray_reconstructions == 0.0 and facts.gray_real == 0.0
+    assert facts.blurrier is Compared.BETTER and facts.flips == 0  # 0,5 arredonda para 0, e o sorteio é 0
+    assert findings.blur(crisp, np.ones((50, 784)), crisp, crisp).flips == 684
+    assert findings.blur(crisp, draws, crisp, crisp).blurrier is Compared.TIE
+    assert findings.gray_share(np.concatenate([crisp[:1], 3 * soft[:1] / 2])).tolist() == [0.0, 1.0]
 
 
 def test_kl_split_verdict_follows_the_log_n_cap():
@@ -106,14 +112,18 @@ def test_sampling_verdicts():
     assert findings.sampling(scores, 0.96).mixture_vs_prior is Compared.TIE
 
 
-def test_holes_ask_whether_any_density_decile_reaches_the_mixture():
-    log_q = RNG.normal(size=10000)
-    rising = RNG.random(10000) < 0.3 + 0.2 * (log_q > 0)
-    facts = findings.holes(log_q, rising, 0.8, 0.95)
-    assert facts.mixture_beyond is Compared.BETTER and facts.rho > facts.noise and facts.top > facts.bottom
-    assert facts.noise == pytest.approx(2 / np.sqrt(9999)) and facts.highest >= facts.top >= facts.lowest
-    assert findings.holes(log_q, rising, 0.5, 0.95).mixture_beyond is Compared.TIE  # o decil de cima chega lá
-    assert findings.holes(log_q, ~rising, 0.8, 0.95).rho < -facts.noise
+def test_holes_compare_prior_and_mixture_at_the_same_density():
+    prior_q, mixture_q = RNG.normal(0, 1, 5000), RNG.normal(1, 1, 5000)  # a mistura cai onde q(z) é maior
+
+    def legible(log_q, base):
+        return RNG.random(len(log_q)) < np.clip(base + 0.1 * log_q, 0, 1)
+
+    apart = findings.holes((prior_q, legible(prior_q, 0.4)), (mixture_q, legible(mixture_q, 0.7)))
+    assert apart.verdict is Density.NOT_EXPLAINED and apart.better_bins == apart.bins >= 5
+    assert apart.mixture_median > apart.prior_median and apart.mixture_low > apart.prior_low
+    flat = (RNG.random(5000) < 0.4, RNG.random(5000) < 0.4)  # a mesma legibilidade nas duas fontes
+    same = findings.holes((prior_q, flat[0]), (mixture_q, flat[1]))
+    assert same.verdict is not Density.NOT_EXPLAINED and same.better_bins < same.bins / 2
 
 
 def test_bound_gains_shrink_per_decade_of_k():

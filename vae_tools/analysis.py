@@ -296,6 +296,18 @@ def kl_split(mu: torch.Tensor, logvar: torch.Tensor, seed: int) -> dict[str, np.
     }
 
 
+def binned(values: np.ndarray, outcome: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Média de `outcome`, o seu erro padrão e quantos pontos caem em cada faixa [edges[i], edges[i+1]) de
+    `values` (a última fechada); faixas vazias dão NaN."""
+    which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    outcome = np.asarray(outcome, dtype=np.float64)
+    counts = np.bincount(which, minlength=len(edges) - 1)
+    groups = [outcome[which == i] for i in range(len(edges) - 1)]
+    means = np.array([g.mean() if len(g) else np.nan for g in groups])
+    ses = np.array([g.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.nan for g in groups])
+    return means, ses, counts
+
+
 def by_quantile(values: np.ndarray, outcome: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Média de `outcome` em cada faixa de quantis de `values` (decis, com `bins=10`), da menor à maior,
     e o erro padrão de cada média: (bins,), (bins,)."""

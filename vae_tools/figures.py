@@ -39,11 +39,14 @@ def br_number(value: float, decimals: int | None = 0) -> str:
 
 class _BrazilianFormatter(string.Formatter):
     """Formata cada número de um modelo de texto à brasileira: `{x:.1f}` → 104,1; `{n:,}` → 55.000;
-    `{p:.1%}` → 42,7%; o sinal de menos vira "−". Texto e inteiros sem especificação passam como estão."""
+    `{p:.1%}` → 42,7%; `{d:.1p}` → 36,3 p.p. (uma diferença de frações, em pontos percentuais); o sinal de
+    menos vira "−". Texto e inteiros sem especificação passam como estão."""
 
     def format_field(self, value, spec: str) -> str:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
             return super().format_field(value, spec)
+        if spec.endswith("p"):
+            return self.format_field(100 * float(value), spec[:-1] + "f") + " p.p."
         if spec and spec[-1] in "f%" and "." in spec:  # nunca "−0,0"
             decimals = int(spec.split(".")[1][:-1]) + (2 if spec[-1] == "%" else 0)
             value = round(float(value), decimals) + 0.0

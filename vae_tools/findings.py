@@ -12,7 +12,7 @@ from enum import Enum, auto
 
 import numpy as np
 
-from vae_tools.analysis import gray_fraction, paired_difference, within_group_correlation
+from vae_tools.analysis import paired_difference, within_group_correlation
 
 TWO_SE = 2.0  # uma diferença conta quando passa de dois erros padrão (≈ 95 % sob normalidade)
 PATIENCE = 3  # épocas sem melhorar a validação que contam como "piorou" (a paciência usual do early stopping)
@@ -27,6 +27,7 @@ SIGNIFICANCE = 0.05  # nível de uma correlação de Spearman chamada de tendên
 class Fit(Enum):
     OVERFITTING = auto()  # a validação piorou nas últimas épocas
     GAP_STILL_IMPROVING = auto()  # treino melhor que validação, mas a validação ainda melhora
+    GAP_STALLED = auto()  # treino melhor que validação, e a validação não caiu na última época
     NO_GAP = auto()  # treino e validação iguais dentro do ruído
 
 
@@ -53,7 +54,7 @@ def overfitting(val_losses, train_elbo: np.ndarray, val_elbo: np.ndarray) -> Ove
     if len(val) - best >= PATIENCE:
         verdict = Fit.OVERFITTING
     elif gap > TWO_SE * gap_se:
-        verdict = Fit.GAP_STILL_IMPROVING
+        verdict = Fit.GAP_STILL_IMPROVING if improving else Fit.GAP_STALLED
     else:
         verdict = Fit.NO_GAP
     return Overfitting(gap, gap_se, best, len(val), improving, verdict)
@@ -148,20 +149,33 @@ def final_test(test: dict[str, float], bce_mu: float) -> FinalTest:
 
 @dataclass(frozen=True)
 class Blur:
-    gray_means: float  # fração de pixels cinza nas médias do decodificador em z do prior
-    gray_real: float  # nas imagens de teste
-    gray_draws: float  # nos sorteios de Bernoulli (0: cada pixel é 0 ou 1)
+    gray_means: float  # fração cinza da tinta nas médias do decodificador em z do prior (média por imagem)
+    gray_means_se: float
     gray_reconstructions: float  # nas reconstruções, também médias do decodificador
+    gray_reconstructions_se: float
+    gray_real: float  # nas imagens de teste
     flips: float  # pixels em que um sorteio difere, em média, do arredondamento da sua média (por imagem)
+    blurrier: Compared  # BETTER: as médias do prior têm mais cinza na tinta que as reconstruções
+
+
+def gray_share(images: np.ndarray) -> np.ndarray:
+    """De cada imagem, a fração da tinta (pixels acima de 0,1) que é cinza (abaixo de 0,9): o borrado sem
+    contar quanta tinta a imagem tem."""
+    images = np.asarray(images).reshape(len(images), -1)
+    inked = images > 0.1
+    return ((inked & (images < 0.9)).sum(1) / np.maximum(inked.sum(1), 1)).astype(np.float64)
 
 
 def blur(means: np.ndarray, draws: np.ndarray, real: np.ndarray, reconstructions: np.ndarray) -> Blur:
-    """Por que as amostras parecem borradas: médias do decodificador em z do *prior* contra as reconstruções
-    (médias também) e as imagens reais. `draws`: um sorteio de Bernoulli de cada média (a forma de `means`)."""
-    means, draws = np.asarray(means).reshape(len(means), -1), np.asarray(draws).reshape(len(means), -1)
-    flips = (draws != (means > 0.5)).sum(1)
-    gray = (float(gray_fraction(images)) for images in (means, real, draws, reconstructions))
-    return Blur(*gray, float(flips.mean()))
+    """As médias do decodificador em z do *prior* contra as reconstruções (médias também) e as imagens reais,
+    pela fração cinza da tinta; `draws`: um sorteio de Bernoulli de cada média (a forma de `means`)."""
+    flat_means, flat_draws = np.asarray(means).reshape(len(means), -1), np.asarray(draws).reshape(len(means), -1)
+    flips = (flat_draws != (flat_means > 0.5)).sum(1)
+    prior, rebuilt = gray_share(means), gray_share(reconstructions)
+    diff = prior.mean() - rebuilt.mean()
+    se = (prior.std(ddof=1) / np.sqrt(len(prior)), rebuilt.std(ddof=1) / np.sqrt(len(rebuilt)))
+    return Blur(float(prior.mean()), float(se[0]), float(rebuilt.mean()), float(se[1]), float(gray_share(real).mean()),
+                float(flips.mean()), compare(diff, float(np.hypot(*se))))  # fmt: skip
 
 
 class Information(Enum):
@@ -234,6 +248,7 @@ def separation(correct: dict[str, np.ndarray]) -> Separation:
 
 @dataclass(frozen=True)
 class Sampling:
+    n: int  # imagens de cada conjunto
     real: float  # distância de Fréchet das imagens reais de validação às de teste: a âncora da escala
     reconstructions: float
     mixture: float
@@ -260,39 +275,48 @@ def sampling(scores: dict[str, dict], test_confident: float) -> Sampling:
     recall = {name: m["recall"] for name, m in scores.items()}
     gain = confident["mixture"] - confident["prior"]
     se = float(np.sqrt(sum(confident[s] * (1 - confident[s]) / scores[s]["n"] for s in ("mixture", "prior"))))
-    return Sampling(frechet["real"], frechet["reconstructions"], frechet["mixture"], frechet["prior"],
-                    frechet["blurred"], confident["prior"], confident["mixture"], confident["reconstructions"],
-                    test_confident, confident["blurred"], recall["prior"], recall["mixture"], recall["blurred"],
-                    gain, se, compare(gain, se))  # fmt: skip
+    return Sampling(scores["real"]["n"], frechet["real"], frechet["reconstructions"], frechet["mixture"],
+                    frechet["prior"], frechet["blurred"], confident["prior"], confident["mixture"],
+                    confident["reconstructions"], test_confident, confident["blurred"], recall["prior"],
+                    recall["mixture"], recall["blurred"], gain, se, compare(gain, se))  # fmt: skip
+
+
+MIN_BIN = 50  # amostras de cada fonte para comparar as duas numa faixa de densidade
+
+
+class Density(Enum):
+    NOT_EXPLAINED = auto()  # na mesma densidade de q(z), a mistura é mais legível em toda faixa comparável
+    EXPLAINED = auto()  # em nenhuma faixa comparável a mistura é mais legível: a densidade explica a vantagem
+    PARTLY = auto()  # em algumas faixas sim, em outras não
 
 
 @dataclass(frozen=True)
 class Holes:
-    rho: float  # correlação de Spearman entre log q(z) e ser lida com confiança, amostra a amostra
-    noise: float  # dois erros padrão de uma correlação de postos nula, 2/√(n − 1)
-    lowest: float  # a menor fração lida com confiança entre os decis de log q(z)
-    highest: float
-    bottom: float  # no decil mais vazio
-    top: float  # no mais denso
-    mixture: float  # das médias decodificadas da mistura ajustada aos códigos
-    real: float  # das imagens de teste
-    mixture_beyond: Compared  # BETTER: a mistura passa o decil mais legível do prior além do ruído
+    bins: int  # faixas (decis de log q(z) das duas fontes juntas) com amostras bastantes das duas
+    better_bins: int  # delas, as em que a mistura é mais legível além de dois erros padrão
+    prior_low: float  # legibilidade do prior na faixa comparável de menor densidade
+    mixture_low: float
+    prior_high: float  # e na de maior
+    mixture_high: float
+    prior_median: float  # mediana de log q(z) nos z do prior
+    mixture_median: float  # e nos da mistura
+    verdict: Density
 
 
-def holes(log_q: np.ndarray, confident: np.ndarray, mixture: float, real: float) -> Holes:
-    """A legibilidade das médias do *prior* contra a densidade da posterior agregada no seu z, e se a densidade
-    explica a vantagem da mistura: se nem o decil mais legível do *prior* chega à mistura, não explica."""
-    from scipy.stats import spearmanr
+def holes(prior: tuple[np.ndarray, np.ndarray], mixture: tuple[np.ndarray, np.ndarray]) -> Holes:
+    """A densidade da posterior agregada explica por que a mistura dá médias mais legíveis que o *prior*?
+    `prior`, `mixture`: (log q(z), lida com confiança) de cada amostra. Compara as duas fontes na mesma
+    densidade: por decis de log q(z) das duas juntas, onde cada uma tem ao menos `MIN_BIN` amostras."""
+    from vae_tools.analysis import binned
 
-    from vae_tools.analysis import by_quantile
-
-    rho = float(spearmanr(log_q, confident).statistic)
-    means, ses = by_quantile(log_q, confident)
-    best = int(means.argmax())
-    mixture_se = np.sqrt(mixture * (1 - mixture) / len(log_q))
-    beyond = compare(mixture - means[best], float(np.hypot(ses[best], mixture_se)))
-    return Holes(rho, 2 / np.sqrt(len(log_q) - 1), float(means.min()), float(means.max()), float(means[0]),
-                 float(means[-1]), mixture, real, beyond)  # fmt: skip
+    edges = np.quantile(np.concatenate([prior[0], mixture[0]]), np.linspace(0, 1, 11))
+    (pm, ps, pn), (mm, ms, mn) = binned(*prior, edges), binned(*mixture, edges)
+    ok = np.flatnonzero((pn >= MIN_BIN) & (mn >= MIN_BIN))
+    better = [compare(mm[i] - pm[i], float(np.hypot(ps[i], ms[i]))) is Compared.BETTER for i in ok]
+    verdict = Density.NOT_EXPLAINED if all(better) else Density.EXPLAINED if not any(better) else Density.PARTLY
+    low, high = ok[0], ok[-1]
+    return Holes(len(ok), sum(better), float(pm[low]), float(mm[low]), float(pm[high]), float(mm[high]),
+                 float(np.median(prior[0])), float(np.median(mixture[0])), verdict)  # fmt: skip
 
 
 @dataclass(frozen=True)
