@@ -188,7 +188,7 @@ say(
 # $q(z) = \frac{1}{N}\sum_n \mathcal{N}(z;\mu_n,\sigma_n^2)$, não coincide com o *prior* (capítulo, seção 9), e a
 # mistura sorteia $z$ onde os códigos estão. Calculamos $\log q(z)$ — a mistura das posteriores de 10.000 imagens
 # de treino, não um ajuste aos $\mu$ — em cada $z$ das duas fontes e comparamos a legibilidade delas **na mesma
-# densidade**: por decis de $\log q(z)$ das duas juntas. Se a densidade explicasse tudo, as duas curvas
+# densidade**: por faixas de $\log q(z)$ (os decis das duas juntas). Se a densidade explicasse tudo, as duas curvas
 # coincidiriam.
 
 # %%
@@ -197,7 +197,7 @@ log_q = {name: analysis.aggregate_log_density(z, mu_train, logvar_train) for nam
 images = {name: torch.as_tensor(vc.decode_latent(model, z)).reshape(n, -1) for name, z in z_sources.items()}
 confident = {name: digits.read(classifier, x)[1] >= quality.CONFIDENCE for name, x in images.items()}
 hole_facts = findings.holes(*((log_q[name], confident[name]) for name in z_sources))
-edges = np.quantile(np.concatenate(list(log_q.values())), np.linspace(0, 1, 11))
+edges = findings.density_edges(log_q["prior"], log_q["mixture"])
 fig, axes = plt.subplots(1, 2, figsize=(15, 4.6), width_ratios=[1.7, 1])
 rows = {"reais (teste)": test_x[:10].cpu().numpy(), "mistura": images["mixture"][:10], "prior": images["prior"][:10]}
 axes[0].imshow(
@@ -210,7 +210,7 @@ for (name, label), color in zip({"prior": "prior N(0, I)", "mixture": "mistura"}
     means, ses, counts = analysis.binned(log_q[name], confident[name], edges)
     shown = counts >= findings.MIN_BIN
     axes[1].errorbar(
-        np.arange(1, 11)[shown],
+        np.arange(1, len(edges))[shown],
         100 * means[shown],
         yerr=200 * ses[shown],
         fmt="o-",
@@ -220,9 +220,9 @@ for (name, label), color in zip({"prior": "prior N(0, I)", "mixture": "mistura"}
     )
 axes[1].axhline(100 * sampling.test_confident, color="k", ls=":", label="imagens de teste")
 axes[1].set(
-    xlabel="decil de log q(z), das duas fontes juntas (1: mais vazio)",
+    xlabel="faixa de log q(z): quantis das duas fontes juntas (1: a mais vazia)",
     ylabel="% lidas com confiança ≥ 0,9",
-    xticks=range(1, 11),
+    xticks=range(1, len(edges)),
     title="Legibilidade na mesma densidade da posterior agregada",
 )
 axes[1].legend(fontsize=8)
@@ -231,15 +231,14 @@ show_figure(fig, "aval_01_qualidade_amostras", FIGURES_DIR)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 density = {
-    Density.NOT_EXPLAINED: "**Na mesma densidade da posterior agregada, as médias da mistura são mais legíveis que as do *prior*:** a densidade de $q(z)$ no $z$ sorteado não explica a vantagem da mistura.",
-    Density.EXPLAINED: "**Na mesma densidade da posterior agregada, as médias da mistura e as do *prior* são igualmente legíveis:** a vantagem da mistura vem de sortear onde $q(z)$ é denso.",
-    Density.PARTLY: "**Só em parte das faixas de densidade as médias da mistura são mais legíveis que as do *prior*:** a densidade de $q(z)$ explica parte da vantagem da mistura.",
+    Density.NOT_EXPLAINED: "**Na mesma densidade da posterior agregada, as médias da mistura são mais legíveis que as do *prior*:** a densidade de $q(z)$ no $z$ sorteado não explica a vantagem da mistura. A mistura é mais legível, além de dois erros padrão, em todas as {bins} faixas em que as duas fontes têm amostras (na mais vazia, {mixture_low:.1%} contra {prior_low:.1%}; na mais densa, {mixture_high:.1%} contra {prior_high:.1%}).",
+    Density.EXPLAINED: "**Na mesma densidade da posterior agregada, as médias da mistura e as do *prior* são igualmente legíveis:** a vantagem da mistura vem de sortear onde $q(z)$ é denso. Em nenhuma das {bins} faixas com amostras das duas a mistura é mais legível além de dois erros padrão.",
+    Density.PARTLY: "**Só em parte das faixas de densidade as médias da mistura são mais legíveis que as do *prior*:** em {better_bins} das {bins} faixas com amostras das duas, além de dois erros padrão; a densidade de $q(z)$ explica parte da vantagem da mistura.",
+    Density.DISJOINT: "**As duas fontes sorteiam em faixas de densidade diferentes:** nenhuma faixa tem amostras bastantes de ambas, e não há como compará-las na mesma densidade.",
 }[hole_facts.verdict]
 say(
-    density + " A mistura é mais legível, além de dois erros padrão, em {better_bins} dos {bins} decis em que as duas "
-    "fontes têm amostras (no mais vazio, {mixture_low:.1%} contra {prior_low:.1%}; no mais denso, {mixture_high:.1%} "
-    "contra {prior_high:.1%}). Ela também sorteia onde $q(z)$ é mais denso: a mediana de $\\log q(z)$ é "
-    "{mixture_median:.1f} nos seus $z$ e {prior_median:.1f} nos do *prior*.",
+    density
+    + " A mediana de $\\log q(z)$ é {mixture_median:.1f} nos $z$ da mistura e {prior_median:.1f} nos do *prior*.",
     hole_facts,
 )
 

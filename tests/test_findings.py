@@ -121,6 +121,13 @@ def test_holes_compare_prior_and_mixture_at_the_same_density():
     apart = findings.holes((prior_q, legible(prior_q, 0.4)), (mixture_q, legible(mixture_q, 0.7)))
     assert apart.verdict is Density.NOT_EXPLAINED and apart.better_bins == apart.bins >= 5
     assert apart.mixture_median > apart.prior_median and apart.mixture_low > apart.prior_low
+    assert len(findings.density_edges(prior_q, mixture_q)) == 11
+    small = findings.holes(
+        (prior_q[:300], legible(prior_q[:300], 0.4)), (mixture_q[:300], legible(mixture_q[:300], 0.7))
+    )
+    assert small.bins == 2  # poucas amostras: duas faixas, não dez
+    apart_30 = findings.holes((prior_q[:30] - 10, np.ones(30, bool)), (mixture_q[:30] + 10, np.ones(30, bool)))
+    assert apart_30.verdict is Density.DISJOINT and apart_30.bins == 0
     flat = (RNG.random(5000) < 0.4, RNG.random(5000) < 0.4)  # a mesma legibilidade nas duas fontes
     same = findings.holes((prior_q, flat[0]), (mixture_q, flat[1]))
     assert same.verdict is not Density.NOT_EXPLAINED and same.better_bins < same.bins / 2

@@ -281,13 +281,15 @@ def sampling(scores: dict[str, dict], test_confident: float) -> Sampling:
                     recall["mixture"], recall["blurred"], gain, se, compare(gain, se))  # fmt: skip
 
 
-MIN_BIN = 50  # amostras de cada fonte para comparar as duas numa faixa de densidade
+MIN_BIN = 20  # amostras de cada fonte para comparar as duas numa faixa (erro padrão de até 11 pontos)
+POINTS_PER_BIN = 1000  # amostras das duas fontes juntas por faixa de densidade, até 10 faixas (decis)
 
 
 class Density(Enum):
     NOT_EXPLAINED = auto()  # na mesma densidade de q(z), a mistura é mais legível em toda faixa comparável
     EXPLAINED = auto()  # em nenhuma faixa comparável a mistura é mais legível: a densidade explica a vantagem
     PARTLY = auto()  # em algumas faixas sim, em outras não
+    DISJOINT = auto()  # as duas fontes não dividem nenhuma faixa de densidade: não há como comparar
 
 
 @dataclass(frozen=True)
@@ -303,20 +305,32 @@ class Holes:
     verdict: Density
 
 
+def density_edges(prior_log_q: np.ndarray, mixture_log_q: np.ndarray) -> np.ndarray:
+    """As faixas de densidade: quantis de log q(z) das duas fontes juntas, decis quando há amostras para
+    isso (`POINTS_PER_BIN` por faixa), ao menos duas."""
+    pooled = np.concatenate([prior_log_q, mixture_log_q])
+    bins = int(np.clip(len(pooled) // POINTS_PER_BIN, 2, 10))
+    return np.quantile(pooled, np.linspace(0, 1, bins + 1))
+
+
 def holes(prior: tuple[np.ndarray, np.ndarray], mixture: tuple[np.ndarray, np.ndarray]) -> Holes:
     """A densidade da posterior agregada explica por que a mistura dá médias mais legíveis que o *prior*?
     `prior`, `mixture`: (log q(z), lida com confiança) de cada amostra. Compara as duas fontes na mesma
-    densidade: por decis de log q(z) das duas juntas, onde cada uma tem ao menos `MIN_BIN` amostras."""
+    densidade: por faixas de log q(z) das duas juntas (`density_edges`), onde cada uma tem ao menos `MIN_BIN`
+    amostras."""
     from vae_tools.analysis import binned
 
-    edges = np.quantile(np.concatenate([prior[0], mixture[0]]), np.linspace(0, 1, 11))
+    edges = density_edges(prior[0], mixture[0])
     (pm, ps, pn), (mm, ms, mn) = binned(*prior, edges), binned(*mixture, edges)
     ok = np.flatnonzero((pn >= MIN_BIN) & (mn >= MIN_BIN))
+    medians = float(np.median(prior[0])), float(np.median(mixture[0]))
+    if not len(ok):
+        return Holes(0, 0, *[float("nan")] * 4, *medians, Density.DISJOINT)
     better = [compare(mm[i] - pm[i], float(np.hypot(ps[i], ms[i]))) is Compared.BETTER for i in ok]
     verdict = Density.NOT_EXPLAINED if all(better) else Density.EXPLAINED if not any(better) else Density.PARTLY
     low, high = ok[0], ok[-1]
-    return Holes(len(ok), sum(better), float(pm[low]), float(mm[low]), float(pm[high]), float(mm[high]),
-                 float(np.median(prior[0])), float(np.median(mixture[0])), verdict)  # fmt: skip
+    return Holes(len(ok), sum(better), float(pm[low]), float(mm[low]), float(pm[high]), float(mm[high]), *medians,
+                 verdict)  # fmt: skip
 
 
 @dataclass(frozen=True)
