@@ -15,7 +15,7 @@
 # %% [markdown]
 # # Laboratório: tamanho latente, β e arquitetura de um VAE no MNIST
 #
-# O relatório `vae_mnist` treina **um** VAE. Aqui respondemos, com números medidos, às quatro perguntas que
+# O capítulo `vae_mnist` treina **um** VAE. Aqui respondemos, com números medidos, às quatro perguntas que
 # todo curso de VAE faz — e que cada notebook de referência responde a no máximo uma:
 #
 # 1. **Quantas dimensões latentes?** Kingma & Welling (2013, §5, figs. 2 e 5) treinaram $N_z$ de 3 a 200 e
@@ -25,12 +25,12 @@
 # 2. **Quanto peso na KL?** O β-VAE (Higgins et al., 2017) multiplica a KL por β; Alemi et al. (2018)
 #    escrevem o −ELBO como distorção + taxa, e uma varredura de β traça a curva taxa–distorção.
 # 3. **Totalmente conectado ou convolucional?** Os VAEs do TensorFlow, do Keras e do curso da UvA são
-#    convolucionais; o relatório clássico não é.
-# 4. **E se o modelo souber o dígito?** O VAE condicional (Sohn, Lee & Yan, 2015) desenha o dígito pedido, e
-#    o código latente fica com o estilo.
+#    convolucionais; o modelo clássico não é.
+# 4. **E se o modelo souber o dígito?** Um VAE condicional (o M2 de Kingma et al., 2014, com o rótulo
+#    observado) desenha o dígito pedido a partir do rótulo e de um código latente.
 #
 # Cada modelo é medido pelo −ELBO **e** pela qualidade das suas amostras, lidas por um classificador de
-# dígitos do projeto (como na seção 10 do relatório): o ELBO não ordena amostras por qualidade (Theis, van
+# dígitos do projeto (como na seção 2 da avaliação): o ELBO não ordena amostras por qualidade (Theis, van
 # den Oord & Bethge, 2016), e aqui medimos se ordena.
 #
 # **Comparações justas.** Todas as execuções (menos as de outra semente, que medem o ruído) usam a mesma
@@ -38,8 +38,8 @@
 # lotes, a mesma taxa de aprendizado e o **mesmo número de épocas**; dentro de cada comparação muda uma
 # coisa só, e todas são medidas nas mesmas imagens de teste. **O tamanho do ruído**: a configuração de
 # referência (z = 20, β = 1, `mlp`) é treinada com várias sementes (`SEEDS`), e a diferença entre elas é a
-# régua de toda comparação — uma diferença menor que ela é um empate, não uma classificação. Cada execução é um checkpoint por configuração (o mesmo mecanismo do relatório): rodar o
-# laboratório de novo não treina nada que já foi treinado — nem o modelo padrão do relatório, se ele já
+# régua de toda comparação — uma diferença menor que ela é um empate, não uma classificação. Cada execução é um checkpoint por configuração (o mesmo mecanismo do capítulo): rodar o
+# laboratório de novo não treina nada que já foi treinado — nem o modelo padrão do capítulo, se ele já
 # rodou —, e um laboratório interrompido continua de onde parou.
 #
 # Headless, com outras listas (papermill recebe listas em YAML com `-y`):
@@ -113,7 +113,7 @@ display(
 print(f"{len(runs)} execuções de {NUM_EPOCHS} épocas | {device}, {threads} threads | PyTorch {torch.__version__}")
 
 # %% [markdown]
-# Cada semente tem a sua partição treino/validação (como no relatório, a semente decide a partição, os
+# Cada semente tem a sua partição treino/validação (como no capítulo, a semente decide a partição, os
 # pesos iniciais e os lotes); o teste é o mesmo para todas.
 
 # %%
@@ -146,7 +146,7 @@ print(
 )
 
 # %% [markdown]
-# **As amostras de cada modelo.** O classificador de dígitos do projeto (o mesmo do relatório: pesos fixos,
+# **As amostras de cada modelo.** O classificador de dígitos do projeto (o mesmo da avaliação: pesos fixos,
 # guardados no repositório, a mesma régua em toda máquina) lê `QUALITY_SAMPLES` amostras de
 # $z \sim \mathcal{N}(0, I)$ de cada execução e as compara com as imagens de teste nos seus 128 atributos:
 # distância de Fréchet (menor é melhor; a escala é a deste classificador, não a das FIDs de artigos),
@@ -535,11 +535,13 @@ display(Markdown(arch_text))
 # %% [markdown]
 # ## 6. Condicionar no rótulo
 #
-# O VAE condicional (Sohn, Lee & Yan, 2015; `ARCH="cvae"`) recebe o rótulo $y$ de cada imagem como um vetor
-# *one-hot* junto da imagem no codificador, $q_\phi(z\mid x, y)$, e junto de $z$ no decodificador,
-# $p_\theta(x\mid z, y)$; o *prior* continua $\mathcal{N}(0, I)$ e a perda tem a mesma forma. Para gerar um 7,
-# sorteamos $z$ e pedimos $y = 7$. Uma vez que o rótulo é dado, o código $z$ não precisa mais guardar qual é
-# o dígito: fica com o **estilo** (Kingma, Rezende, Mohamed & Welling, 2014, fig. 1).
+# O VAE condicional (`ARCH="cvae"`; o modelo M2 de Kingma, Rezende, Mohamed & Welling, 2014, com o rótulo
+# observado — o CVAE de Sohn, Lee & Yan, 2015, tem ainda uma rede para o *prior* condicional) recebe o rótulo
+# $y$ de cada imagem como um vetor *one-hot* (multiplicado por 10, uma escolha de projeto: `vae_core.LABEL_SCALE`)
+# junto da imagem no codificador, $q_\phi(z\mid x, y)$, e junto de $z$ no decodificador, $p_\theta(x\mid z, y)$;
+# o *prior* continua $\mathcal{N}(0, I)$ e a perda tem a mesma forma. Para gerar um 7, sorteamos $z$ e pedimos
+# $y = 7$. Com o rótulo dado, o código $z$ não *precisa* mais guardar qual é o dígito e pode ficar com o
+# **estilo** (Kingma et al., 2014, fig. 1).
 #
 # **Quanto o rótulo vale em nats.** Pela regra de Bayes, $\log p(x\mid y) = \log p(x) + \log p(y\mid x) - \log p(y)
 # \le \log p(x) - \log p(y)$: conhecer o rótulo pode baixar o −log-verossimilhança de uma imagem em no máximo
@@ -787,7 +789,7 @@ display(
         f"{int(accuracy['per_digit'].argmax())}).\n\n"
         + "\n\n".join(nats_text)
         + "\n\nOs dois lados são limites inferiores de log-verossimilhanças, cada um com a sua folga, e em pixels "
-        "cinza (veja o relatório, seção 4): a diferença entre eles estima, não mede exatamente, o que o rótulo vale."
+        "cinza (veja o capítulo, seção 4): a diferença entre eles estima, não mede exatamente, o que o rótulo vale."
     )
 )
 
@@ -955,7 +957,7 @@ display(
         f"min, {NUM_EPOCHS} épocas cada, uma depois da outra, com {threads} threads). Nesta execução do "
         f"laboratório {len(trained_now)} treinaram e {len(runs) - len(trained_now)} foram reutilizadas dos "
         f"seus checkpoints; o notebook inteiro levou {br_number(lab_wall)} s. Com os parâmetros padrão as "
-        f"épocas são as do relatório, e a execução z = 20, β = 1, `mlp`, semente {SEED} é o próprio modelo dele: "
-        f"a mesma configuração dá os mesmos pesos, e o mesmo checkpoint é reutilizado se o relatório já rodou."
+        f"épocas são as do capítulo, e a execução z = 20, β = 1, `mlp`, semente {SEED} é o próprio modelo dele: "
+        f"a mesma configuração dá os mesmos pesos, e o mesmo checkpoint é reutilizado se o capítulo já rodou."
     )
 )
