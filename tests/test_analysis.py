@@ -244,10 +244,7 @@ def test_kl_split_adds_up_and_caps_the_information_at_log_n():
     assert collapsed["kl"].max() == pytest.approx(0) and abs(collapsed["information"].mean()) < 1e-9
 
 
-def test_by_quantile_and_knn_correct():
-    values = np.arange(100.0)
-    means, ses = analysis.by_quantile(values, values >= 50, bins=10)
-    assert means.tolist() == [0] * 5 + [1] * 5 and ses.tolist() == [0] * 10
+def test_knn_correct():
     points = np.concatenate([np.zeros((30, 2)), np.full((30, 2), 10.0)])
     labels = np.repeat([0, 1], 30)
     assert analysis.knn_correct(points, labels).all() and analysis.knn_accuracy(points, labels) == 1

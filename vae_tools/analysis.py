@@ -306,11 +306,3 @@ def binned(values: np.ndarray, outcome: np.ndarray, edges: np.ndarray) -> tuple[
     means = np.array([g.mean() if len(g) else np.nan for g in groups])
     ses = np.array([g.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.nan for g in groups])
     return means, ses, counts
-
-
-def by_quantile(values: np.ndarray, outcome: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Média de `outcome` em cada faixa de quantis de `values` (decis, com `bins=10`), da menor à maior,
-    e o erro padrão de cada média: (bins,), (bins,)."""
-    order = np.argsort(values)
-    groups = [np.asarray(outcome, dtype=np.float64)[part] for part in np.array_split(order, bins)]
-    return np.array([g.mean() for g in groups]), np.array([g.std(ddof=1) / np.sqrt(len(g)) for g in groups])
