@@ -67,7 +67,7 @@ from sklearn.mixture import GaussianMixture
 import vae_core as vc
 from vae_tools import analysis, checkpoints, findings, mnist, quality, training
 from vae_tools import classifier as digits
-from vae_tools.figures import br_number, image_grid, markdown_table, say, scatter_digits, show_figure
+from vae_tools.figures import br_number, image_grid, say, scatter_digits, show_figure
 from vae_tools.findings import Compared, Density
 from vae_tools.parameters import (
     EVALUATION_PARAMETER_NAMES,
@@ -145,29 +145,12 @@ sampling = findings.sampling(scores, test_confident)
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 names = {
     "real": "imagens reais de validação (âncora)",
-    "reconstructions": "reconstruções das de validação",
-    "mixture": f"z de uma mistura de {MIXTURE_COMPONENTS} gaussianas",
-    "prior": "z do prior N(0, I)",
+    "reconstructions": "reconstruções das de validação (médias)",
+    "mixture": f"médias em z de uma mistura de {MIXTURE_COMPONENTS} gaussianas",
+    "prior": "médias em z do prior N(0, I)",
     "blurred": "validação desfocada (σ = 1 pixel)",
 }
-header = [
-    f"conjunto ({br_number(n)} imagens cada; médias do decodificador nas linhas do VAE)",
-    "Fréchet",
-    "precisão",
-    "revocação",
-    "confiança ≥ 0,9",
-]
-cells = [
-    [
-        names[s],
-        br_number(m["frechet_distance"], 1),
-        br_number(m["precision"], 3),
-        br_number(m["recall"], 3),
-        f"{br_number(100 * m['confident_fraction'], 1)}%",
-    ]
-    for s, m in scores.items()
-]
-display(Markdown(markdown_table(header, cells)))
+display(Markdown(quality.score_table(scores, names)))
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 mixture = {

@@ -243,3 +243,10 @@ def test_worse_images_score_worse_with_a_small_trained_classifier(mnist_dir):
         assert m[worse]["precision"] < m["treino"]["precision"]
         assert m[worse]["recall"] < m["treino"]["recall"]
         assert m[worse]["label_kl"] > m["treino"]["label_kl"]
+
+
+def test_score_table_names_each_set_and_formats_the_numbers():
+    m = {"n": 5000, "frechet_distance": 1234.56, "precision": 0.8591, "recall": 0.879, "confident_fraction": 0.9753}
+    table = quality.score_table({"real": m}, {"real": "imagens reais"})
+    assert table.splitlines()[0].startswith("| conjunto (5.000 imagens cada) | Fréchet |")
+    assert table.splitlines()[2] == "| imagens reais | 1.234,6 | 0,859 | 0,879 | 97,5% |"

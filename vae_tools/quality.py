@@ -24,6 +24,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 
 import vae_core as vc
 from vae_tools.classifier import NUM_CLASSES, DigitClassifier, embed
+from vae_tools.figures import br_number, markdown_table
 
 CONFIDENCE = 0.9  # limiar de "lida com confiança"
 DISTANCE_BLOCK = 256  # linhas por bloco de torch.cdist: 256 × 10.000 distâncias ≈ 10 MB (e as cópias internas)
@@ -223,3 +224,15 @@ def add_gaussian_noise(images: torch.Tensor, std: float, seed: int = 0) -> torch
     x = vc.to_float(images).reshape(len(images), -1)
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed)).to(x.device)
     return (x + std * noise).clamp(0, 1)
+
+
+def score_table(scores: dict[str, dict], names: dict[str, str]) -> str:
+    """A tabela (Markdown) das medidas de `measure_images` de cada conjunto, com o nome de exibição de cada chave."""
+    n = next(iter(scores.values()))["n"]
+    header = [f"conjunto ({br_number(n)} imagens cada)", "Fréchet", "precisão", "revocação", "confiança ≥ 0,9"]
+    rows = [
+        [names[key], br_number(m["frechet_distance"], 1), br_number(m["precision"], 3), br_number(m["recall"], 3),
+         f"{br_number(100 * m['confident_fraction'], 1)}%"]
+        for key, m in scores.items()
+    ]  # fmt: skip
+    return markdown_table(header, rows)
