@@ -17,10 +17,11 @@ IMAGE_SIDE = 28
 INPUT_DIM = IMAGE_SIDE * IMAGE_SIDE
 METRICS = ("loss", "bce", "kl")
 EVAL_BATCH_SIZE = 2048
-ARCHITECTURES = ("mlp", "conv", "cvae")
+ARCHITECTURES = ("mlp", "conv", "cvae", "ae", "pixelcnn")
 NUM_CLASSES = 10  # rótulos do MNIST, condição do VAE condicional
-LABEL_SCALE = 10.0  # o one-hot × 10 (medido com z = 20, 20 épocas: acerto condicional de 80 % com × 1, 93 % com × 10)
+LABEL_SCALE = 10.0  # o one-hot × 10: uma escolha de projeto do curso, não um valor medido no laboratório
 CONV_CHANNELS = 16  # canais da primeira convolução do ConvVAE (a segunda tem o dobro)
+PIXELCNN_CHANNELS, PIXELCNN_LAYERS = 16, 3  # o decodificador autorregressivo pequeno do laboratório
 
 
 # ---------------------------------------------------------------- 3. o modelo
@@ -91,8 +92,9 @@ class ConvVAE(VAE):
 
 
 class CVAE(VAE):
-    """VAE condicional (Sohn, Lee & Yan, 2015): q(z|x, y) e p(x|z, y), com o rótulo y como um vetor one-hot
-    juntado (× `LABEL_SCALE`) à entrada do codificador (784 + 10) e a z (d + 10). Mesmo prior, mesma perda. Uso:
+    """VAE condicional (o M2 de Kingma et al., 2014, com o rótulo observado): q(z|x, y) e p(x|z, y), com o
+    rótulo y como um vetor one-hot juntado (× `LABEL_SCALE`) à entrada do codificador (784 + 10) e a z
+    (d + 10). Mesmo prior, mesma perda. Uso:
     `model.decode(z, y)` → imagens (n, 784) em [0, 1], para z float (n, d) e y inteiro (n,) em 0–9."""
 
     def __init__(self, hidden_dim: int = 400, latent_dim: int = 20):
@@ -129,13 +131,84 @@ class CVAE(VAE):
         return self.decode_logits(self.reparameterize(mu, logvar), y), mu, logvar
 
 
+class Autoencoder(VAE):
+    """Autoencoder comum com a arquitetura do VAE clássico: código determinístico z = μ(x), sem ruído e
+    sem a cabeça de log σ² (devolvida como 0 só para manter a interface). Treina-se com β = 0: só a BCE."""
+
+    def __init__(self, hidden_dim: int = 400, latent_dim: int = 20):
+        super().__init__(hidden_dim=hidden_dim, latent_dim=latent_dim)
+        del self.fc_logvar
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu = self.fc_mu(F.relu(self.fc1(x)))
+        return mu, torch.zeros_like(mu)
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        return mu
+
+
+class MaskedConv2d(nn.Conv2d):
+    """Convolução que só vê os pixels anteriores na ordem de leitura (as linhas de cima e, na mesma linha,
+    os da esquerda): a máscara "A" exclui o próprio pixel (primeira camada), a "B" o inclui."""
+
+    def __init__(self, mask: str, in_channels: int, out_channels: int, kernel: int):
+        super().__init__(in_channels, out_channels, kernel, padding=kernel // 2)
+        keep = torch.ones_like(self.weight)
+        keep[:, :, kernel // 2, kernel // 2 + (mask == "B") :] = 0
+        keep[:, :, kernel // 2 + 1 :] = 0
+        self.register_buffer("keep", keep)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.keep, self.bias, padding=self.padding)
+
+
+class PixelCNNVAE(VAE):
+    """VAE com decodificador autorregressivo (no estilo da PixelCNN, van den Oord et al., 2016): p(x|z) =
+    Π_i p(x_i | x_<i, z). O codificador é o do VAE clássico; z vira um mapa 28×28 (as camadas do decodificador
+    clássico) somado à primeira convolução mascarada (7×7, "A"), seguida de `PIXELCNN_LAYERS` convoluções
+    3×3 "B". Para MNIST binarizado: sem o código, os pixels vizinhos já predizem boa parte de cada pixel."""
+
+    def __init__(self, hidden_dim: int = 400, latent_dim: int = 20, channels: int = PIXELCNN_CHANNELS):
+        super().__init__(hidden_dim=hidden_dim, latent_dim=latent_dim)
+        self.first, self.condition = MaskedConv2d("A", 1, channels, 7), nn.Conv2d(1, channels, 1)
+        self.body = nn.ModuleList(MaskedConv2d("B", channels, channels, 3) for _ in range(PIXELCNN_LAYERS))
+        self.out = nn.Conv2d(channels, 1, 1)
+
+    def decode_logits(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Logits de cada pixel dados z e os pixels anteriores de `x` (no treino, a própria imagem)."""
+        z_map = super().decode_logits(z).reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+        h = F.relu(self.first(x.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)) + self.condition(z_map))
+        for layer in self.body:
+            h = F.relu(layer(h))
+        return self.out(h).reshape(-1, INPUT_DIM)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        return self.decode_logits(self.reparameterize(mu, logvar), x), mu, logvar
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Uma amostra binária de p(x|z), pixel a pixel (784 passagens): a geração é sequencial."""
+        generator = torch.Generator(z.device).manual_seed(0)
+        x = torch.zeros(len(z), INPUT_DIM, device=z.device)
+        for i in range(INPUT_DIM):
+            p = torch.sigmoid(self.decode_logits(z, x)[:, i])
+            x[:, i] = torch.bernoulli(p, generator=generator)
+        return x
+
+
 def build_model(arch: str = "mlp", latent_dim: int = 20, hidden_dim: int = 400) -> VAE:
-    """O VAE de uma arquitetura: "mlp" (o clássico, com `hidden_dim` neurônios), "conv" ou "cvae"
-    (o condicional, com `hidden_dim` neurônios)."""
+    """O modelo de uma arquitetura: "mlp" (o VAE clássico, com `hidden_dim` neurônios), "conv", "cvae"
+    (o condicional), "ae" (o autoencoder sem KL) ou "pixelcnn" (decodificador autorregressivo)."""
     if arch == "conv":
         return ConvVAE(latent_dim)
     if arch == "cvae":
         return CVAE(hidden_dim, latent_dim)
+    if arch == "ae":
+        return Autoencoder(hidden_dim, latent_dim)
+    if arch == "pixelcnn":
+        return PixelCNNVAE(hidden_dim, latent_dim)
     if arch == "mlp":
         return VAE(hidden_dim=hidden_dim, latent_dim=latent_dim)
     raise ValueError(f"Arquitetura desconhecida: {arch!r}; permitidas: {', '.join(ARCHITECTURES)}.")
@@ -173,6 +246,19 @@ def training_loss(bce: torch.Tensor, kl: torch.Tensor, beta: float = 1.0) -> tor
     """O que o treino minimiza: BCE + β·KL. β = 1 é o −ELBO clássico; β ≠ 1 é o β-VAE
     (Higgins et al., 2017), que muda só o peso — e o gradiente — do termo KL."""
     return bce + beta * kl
+
+
+def free_bits_kl(mu: torch.Tensor, logvar: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """A KL do lote com "bits livres" (Kingma et al., 2016): cada dimensão paga max(λ, KL média dela no lote),
+    então abaixo de λ nats nada a empurra para o prior. Com λ = 0 é a KL de `loss_terms`."""
+    per_dim = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean(0)
+    return len(mu) * per_dim.clamp(min=free_bits).sum()
+
+
+def warmup_beta(beta: float, epoch: int, warmup: int) -> float:
+    """O peso da KL na época `epoch` (1, 2, …) com aquecimento linear (Bowman et al., 2016): 0 na primeira
+    época, β a partir da época `warmup` + 1; `warmup` = 0 é β sempre."""
+    return beta if warmup == 0 else beta * min(1.0, (epoch - 1) / warmup)
 
 
 # ---------------------------------------------------------------- 5. treino e avaliação
@@ -213,9 +299,11 @@ def train_epoch(
     binarize: bool = False,
     beta: float = 1.0,
     y: torch.Tensor | None = None,
+    free_bits: float = 0.0,
 ) -> dict[str, float]:
     """Uma época sobre `x` ((N, 784) no dispositivo do modelo: uint8 0–255, convertido lote a
-    lote, ou floats em [0, 1]), em ordem aleatória; `y`: os rótulos, só para o VAE condicional.
+    lote, ou floats em [0, 1]), em ordem aleatória; `y`: os rótulos, só para o VAE condicional;
+    `free_bits` > 0: o treino usa `free_bits_kl` no lugar da KL (a KL relatada é a verdadeira).
 
     Devolve as médias por imagem de perda total (o −ELBO, com β = 1 qualquer que seja `beta`),
     BCE e KL. As somas (e o primeiro lote com perda não finita) ficam no tensor e só são lidas
@@ -231,7 +319,7 @@ def train_epoch(
             batch = torch.bernoulli(batch)
         logits, mu, logvar = model(batch, *_labels(y, idx))
         bce, kl = loss_terms(logits, batch, mu, logvar)
-        loss = training_loss(bce, kl, beta)
+        loss = training_loss(bce, free_bits_kl(mu, logvar, free_bits) if free_bits else kl, beta)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -285,6 +373,8 @@ def fit(
     beta: float = 1.0,
     train_y: torch.Tensor | None = None,
     val_y: torch.Tensor | None = None,
+    free_bits: float = 0.0,
+    warmup: int = 0,
 ) -> dict[str, list]:
     """Treina até a época `num_epochs` e devolve o histórico das médias por imagem.
 
@@ -293,13 +383,19 @@ def fit(
     `callback(epoch, history)` é chamado — é por aí que checkpoints, reconstruções de
     acompanhamento e a barra de progresso se penduram no treino, como os callbacks do Keras.
     `val_x` já vem binarizado, se for o caso; `beta` pesa a KL no treino (a avaliação é o −ELBO);
-    `train_y`/`val_y`: os rótulos, só para o VAE condicional.
+    `train_y`/`val_y`: os rótulos, só para o VAE condicional; `free_bits` e `warmup` (épocas de
+    aquecimento da KL): as curas do colapso posterior (`free_bits_kl`, `warmup_beta`).
     """
     history = new_history() if history is None else history
     for epoch in range(len(history["train_loss"]) + 1, num_epochs + 1):
         start = time.perf_counter()
         try:
-            stats = {"train": train_epoch(model, optimizer, train_x, batch_size, generator, binarize, beta, train_y)}
+            weight = warmup_beta(beta, epoch, warmup)
+            stats = {
+                "train": train_epoch(
+                    model, optimizer, train_x, batch_size, generator, binarize, weight, train_y, free_bits
+                )
+            }
         except TrainingDiverged as error:
             error.epoch = epoch
             raise

@@ -464,3 +464,18 @@ def wait_for(found, process: subprocess.Popen, seconds: float = 120):
         time.sleep(0.01)
     assert result, f"o outro processo não começou a treinar (código {process.poll()})"
     return result
+
+
+def test_cures_of_the_collapse_enter_the_name_only_when_on():
+    plain = checkpoints.run_config(TINY)
+    assert "FREE_BITS" not in plain and "WARMUP" not in plain  # os checkpoints de antes delas continuam valendo
+    assert plain == checkpoints.run_config(TINY | {"FREE_BITS": 0.0, "WARMUP": 0})
+    cured = checkpoints.run_config(TINY | {"FREE_BITS": 0.5, "WARMUP": 2})
+    assert checkpoints.run_name(cured, 3) == checkpoints.run_name(plain, "") .rstrip("-e") + "-fb0.5-warm2-e3"
+
+
+def test_explicit_path_trained_with_free_bits_is_refused_without_them(tiny_run, tmp_path):
+    path = tmp_path / "meu.pt"
+    tiny_run(NUM_EPOCHS=1, CHECKPOINT_PATH=str(path), FREE_BITS=0.5)
+    with pytest.raises(CheckpointError, match=r"FREE_BITS: checkpoint 0\.5, parâmetro 0\.0"):
+        tiny_run(NUM_EPOCHS=1, CHECKPOINT_PATH=str(path), SKIP_TRAINING=True)

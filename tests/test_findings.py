@@ -183,3 +183,82 @@ def test_progress_measures_the_fraction_of_the_path_to_the_final_reconstructions
     assert findings.progress(snapshots, [1, 5, 10, 20], at=3) == findings.Progress(1, 0.0, 0.0, False)
     steady = np.stack([np.full((8, 28, 28), v) for v in (0.0, 0.2, 0.6, 1.0)])
     assert not findings.progress(steady, [1, 2, 3, 4], at=3).front_loaded
+
+
+# ---------------------------------------------------------------- o laboratório
+
+
+def test_yardstick_is_t_times_the_between_seed_sd_times_root_two():
+    values = [104.0, 104.5, 103.5, 104.2, 103.8]
+    stick = findings.yardstick(values)
+    assert (stick.seeds, stick.df) == (5, 4) and stick.sd == pytest.approx(np.std(values, ddof=1))
+    assert stick.t == pytest.approx(2.776, abs=1e-3)  # t(0,975; 4 g.l.), da tabela
+    assert stick.threshold == pytest.approx(2.776 * stick.sd * np.sqrt(2), rel=1e-3)
+    assert findings.versus(104.0 - 0.99 * stick.threshold, 104.0, stick) is Compared.TIE
+    assert findings.versus(104.0 - 1.01 * stick.threshold, 104.0, stick) is Compared.BETTER
+    assert findings.versus(104.0 + 1.01 * stick.threshold, 104.0, stick) is Compared.WORSE
+    assert findings.versus(105.0, 100.0, stick, lower_is_better=False) is Compared.BETTER
+    with pytest.raises(ValueError, match="pelo menos duas sementes"):
+        findings.yardstick([104.0])
+
+
+def test_two_configurations_tie_when_the_interval_holds_zero():
+    a, b = np.array([1.0, 1.1, 0.9, 1.05, 0.95]), np.array([2.0, 2.1, 1.9, 2.0, 2.05])
+    apart = findings.two_configurations(a, b)
+    assert apart.verdict is Compared.BETTER and apart.low < apart.difference < apart.high < 0
+    assert findings.two_configurations(b, a).verdict is Compared.WORSE
+    assert findings.two_configurations(a, a[::-1] + 0.01).verdict is Compared.TIE
+
+
+def stick(threshold: float) -> findings.Yardstick:
+    return findings.Yardstick(5, threshold / (2.776 * np.sqrt(2)), 4, 2.776, threshold)
+
+
+def test_latent_sizes_finds_the_plateau_and_the_bce_reversal():
+    sizes, loss = [2, 10, 20, 50, 200], [150.0, 110.0, 104.0, 104.3, 105.5]
+    bce, gap = [140.0, 85.0, 79.0, 77.7, 79.1], [0.5, 0.8, 1.0, 1.1, 1.2]
+    sticks = {"test_loss": stick(0.5), "test_bce": stick(0.5), "gap": stick(0.5)}
+    facts = findings.latent_sizes(sizes, loss, bce, gap, [2, 10, 18, 19, 20], sticks)
+    assert (facts.best, facts.tied, facts.bce_best, facts.largest) == (20, 1, 50, 200)
+    assert facts.bce_reversal and facts.bce_rise == pytest.approx(1.4) and facts.gap is Compared.TIE
+    flat = findings.latent_sizes(sizes, loss, [140.0, 85.0, 79.0, 77.7, 77.9], gap, [2] * 5, sticks)
+    assert not flat.bce_reversal
+
+
+def test_rate_distortion_checks_the_frontier_slope_against_beta():
+    betas, rate = [0.5, 1.0, 2.0, 4.0], np.array([40.0, 30.0, 20.0, 12.0])
+    distortion = np.array([60.0, 67.0, 82.0, 120.0])  # −ΔD/ΔR: 0,7 ∈ [0,5; 1], 1,5 ∈ [1; 2], 4,75 ∉ [2; 4]
+    facts = findings.rate_distortion(betas, rate, distortion, rate + distortion, [1.0, 2.0, 3.0, 6.0], stick(0.5))
+    assert (facts.pairs, facts.consistent) == (3, 2)
+    assert facts.best_beta == 1.0 and facts.tied_with_one and facts.gap_rho == pytest.approx(1.0)
+    steep = findings.rate_distortion(betas, rate, [60.0, 61.0, 62.0, 63.0], rate + 60, [1, 2, 3, 6], stick(0.5))
+    assert steep.consistent == 0 and not steep.tied_with_one
+
+
+def test_collapse_is_a_rate_below_one_nat():
+    assert findings.collapse(0.3, 0).collapsed and not findings.collapse(12.0, 20).collapsed
+
+
+def test_conditional_sets_the_kl_drop_against_the_label_entropy():
+    labels = np.repeat(np.arange(10), 100)  # H(Y) = ln 10
+    facts = findings.conditional([25.0, 25.2, 24.9, 25.1, 25.0], [21.0, 21.1, 20.9, 21.2, 21.0], labels, (0.9, 0.95))
+    assert facts.label_entropy == pytest.approx(np.log(10))
+    assert facts.kl_drop == pytest.approx(4.0, abs=0.01) and facts.beyond_label == pytest.approx(
+        4.0 - np.log(10), abs=0.01
+    )
+    assert facts.kl_low < facts.kl_drop < facts.kl_high and facts.chance == pytest.approx(0.1)
+    small = findings.conditional([25.0, 25.2, 24.9], [24.0, 24.1, 23.9], labels, (0.9, 0.95))
+    assert small.beyond_label == 0.0
+
+
+def test_ranking_interval_comes_from_resampling_the_configurations():
+    x = np.arange(12.0)
+    agree = findings.ranking(x, x + RNG.normal(0, 0.1, 12), seed=0)
+    assert agree.rho == pytest.approx(1.0) and agree.agrees and agree.configurations == 12
+    noise = findings.ranking(x, RNG.permutation(x), seed=0)
+    assert noise.low < noise.rho < noise.high and noise.high - noise.low > 0.3
+
+
+def test_curves_report_the_fall_of_the_last_five_epochs():
+    facts = findings.curves([[110, 108, 107, 106, 105, 104, 103], [110, 105, 105, 105, 105, 105, 105]])
+    assert facts.steepest == pytest.approx(1.0) and facts.flattest == 0.0 and facts.still_falling == 1

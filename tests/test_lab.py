@@ -17,12 +17,14 @@ from vae_tools.parameters import ParameterError, validate_lab_params
 
 ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "notebooks" / "experimentos.ipynb"
-FIGURES = ["lab_01_perda_por_dimensao", "lab_02_amostras_por_dimensao", "lab_03_taxa_distorcao",
-           "lab_04_beta_imagens", "lab_05_arquiteturas", "lab_06_condicional_amostras", "lab_07_analogias",
-           "lab_09_condicional_kl", "lab_10_condicional_controles", "lab_11_elbo_frechet"]  # fmt: skip
+FIGURES = ["lab_01_curvas", "lab_02_perda_por_dimensao", "lab_03_amostras_por_dimensao", "lab_04_taxa_distorcao",
+           "lab_05_beta_imagens", "lab_06_autoencoder", "lab_07_colapso", "lab_08_colapso_amostras", "lab_09_pixelcnn",
+           "lab_10_pixelcnn_amostras", "lab_11_arquiteturas", "lab_12_condicional_amostras", "lab_13_analogias",
+           "lab_15_condicional_controles", "lab_16_elbo_frechet"]  # fmt: skip
 TINY = {"LATENT_SIZES": [2, 4], "BETAS": [0.5, 1], "BETA_LATENT_DIM": 4, "ARCH_LATENT_DIM": 4, "NUM_EPOCHS": 1,
         "TRAIN_SIZE": 1000, "VAL_SIZE": 200, "IWAE_SIZE": 50, "IWAE_K": 10, "PROGRESS": False, "SEEDS": [43],
-        "CONDITIONAL_LATENT_SIZES": [4], "QUALITY_SAMPLES": 500}  # fmt: skip
+        "CONDITIONAL_LATENT_SIZES": [4], "QUALITY_SAMPLES": 500, "WARMUP_EPOCHS": 1, "PIXELCNN_TRAIN_SIZE": 300,
+        "NUM_THREADS": 1}  # fmt: skip
 
 
 def parameters_cell(notebook: Path) -> str:
@@ -78,18 +80,27 @@ def test_lab_defaults_are_valid_and_lists_also_come_as_text():
 def test_runs_are_planned_once_each_even_when_comparisons_share_them(tmp_path):
     p = validate_lab_params(defaults(LAB) | {"CHECKPOINT_DIR": str(tmp_path)})
     runs, groups = lab.plan_lab(p)
-    assert [len(groups[g]) for g in ("latente", "beta", "arquitetura", "sementes", "condicional")] == [6, 6, 2, 3, 4]
-    # o clássico (z = 20, β = 1, mlp, semente 42) está nas cinco; o mlp com z = 2 também no condicional
-    assert len(runs) == 6 + 6 + 2 + 3 + 4 - 4 - 1
+    sizes = {g: len(names) for g, names in groups.items()}
+    assert sizes == {"latente": 6, "beta": 6, "arquitetura": 2, "sementes": 5, "condicional": 4, "autoencoder": 2,
+                     "colapso": 4, "pixelcnn": 3, "sementes_cvae": 5, "sementes_conv": 5}  # fmt: skip
+    # a referência (z = 20, β = 1, mlp, semente 42) é de várias comparações; o cvae e o conv de semente 42 também
+    assert len(runs) == sum(sizes.values()) - 9 == 33
     classic = "mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n55000-e20"
-    assert all(classic in groups[g] for g in groups)
-    assert [name.split("-")[:2] for name in groups["condicional"]] == [
-        ["cvae400", "z20"],
-        ["mlp400", "z20"],
-        ["cvae400", "z2"],
-        ["mlp400", "z2"],
+    assert all(classic in groups[g] for g in ("latente", "beta", "arquitetura", "sementes", "autoencoder", "colapso"))
+    assert groups["sementes"][1:] == [classic.replace("seed42", f"seed{s}") for s in (43, 44, 45, 46)]
+    assert groups["colapso"][1:] == [
+        classic.replace("beta1", "beta784"),
+        classic.replace("beta1", "beta784").replace("-e20", "-warm10-e20"),
+        classic.replace("beta1", "beta784").replace("-e20", "-fb0.5-e20"),
     ]
-    assert groups["sementes"][1:] == [classic.replace("seed42", f"seed{s}") for s in (43, 44)]
+    assert groups["autoencoder"][0] == classic.replace("mlp400", "ae400").replace("beta1", "beta0")
+    assert groups["pixelcnn"] == [
+        "mlp400-z20-beta1-lr0.001-b128-seed42-val5000-n10000-bin-e20",
+        "pixelcnn400-z20-beta1-lr0.001-b128-seed42-val5000-n10000-bin-e20",
+        "pixelcnn400-z20-beta1-lr0.001-b128-seed42-val5000-n10000-bin-fb0.5-e20",
+    ]
+    assert groups["sementes_conv"][0] == groups["arquitetura"][1]
+    assert groups["sementes_cvae"][0] == groups["condicional"][0]
     assert all(run.plan.action is Action.TRAIN and run.plan.path.parent == tmp_path for run in runs.values())
 
 
@@ -133,8 +144,8 @@ def test_committed_lab_is_an_executed_default_run():
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code) and not any(o.output_type == "error" for c in code for o in c.outputs)
     text = outputs_text(nb)
-    assert "16 execuções de 20 épocas" in text and "treino: 55.000" in text
-    assert "Execuções: 100%|██████████| 16/16" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
+    assert "33 execuções de 20 épocas" in text and "treino: 55.000" in text
+    assert "Execuções: 100%|██████████| 33/33" in text and not re.search(r"(?<!10)0%\|", text), "barra congelada"
     assert sum("image/png" in o.get("data", {}) for c in code for o in c.outputs) == len(FIGURES) + 1  # e a 2-D
 
 
@@ -144,24 +155,20 @@ def test_tiny_lab_runs_headless_and_a_second_run_trains_nothing(tmp_path):
     nb, error = run_lab(tmp_path, "lab", **TINY, CHECKPOINT_DIR=str(folder), FIGURES_DIR=str(figures))
     assert error is None, error
     text = outputs_text(nb)
-    assert "6 execuções de 1 épocas" in text and "Treinadas agora: 6; reutilizadas: 0" in text
-    assert sorted(p.stem for p in figures.glob("*.png")) == FIGURES
+    assert "15 execuções de 1 épocas" in text and "Treinadas agora: 15; reutilizadas: 0" in text
+    assert sorted(p.stem for p in figures.glob("*.png")) == FIGURES  # sem z = 2 no condicional, sem a grade 2-D
     checkpoints = {p: p.read_bytes() for p in folder.glob("*.pt")}  # só os VAEs: o classificador vem pronto
-    assert len(checkpoints) == 6 and any(p.name.startswith("conv16-z4-") for p in checkpoints)
-    assert not any(p.name.startswith("classificador") for p in checkpoints)
-    assert any(p.name.startswith("cvae400-z4-") for p in checkpoints)
-    assert any("-seed43-" in p.name for p in checkpoints)
-    for name in (
-        "A afirmação de Kingma & Welling",
-        "Como Alemi et al. apontam",
-        "vezes menos que os",
-        "faixa de ruído",
-    ):
+    assert len(checkpoints) == 15 and not any(p.name.startswith("classificador") for p in checkpoints)
+    for start in ("conv16-z4-", "cvae400-z4-", "ae400-z4-beta0-", "pixelcnn400-z4-"):
+        assert sum(p.name.startswith(start) for p in checkpoints) == 1 + start.startswith(("conv", "cvae", "pixel"))
+    for piece in ("-seed43-", "-warm1-", "-fb0.5-", "-n300-bin-"):
+        assert any(piece in p.name for p in checkpoints), piece
+    for name in ("Kingma & Welling escrevem", "inclinação da corda", "**Colapso posterior**", "t · s · √2"):
         assert name in text
 
     again, error = run_lab(tmp_path, "de_novo", **TINY, CHECKPOINT_DIR=str(folder))
     assert error is None, error
-    assert "Treinadas agora: 0; reutilizadas: 6" in outputs_text(again)
+    assert "Treinadas agora: 0; reutilizadas: 15" in outputs_text(again)
     assert {p: p.read_bytes() for p in folder.glob("*.pt")} == checkpoints
     assert latent_table(again) == latent_table(nb), "as medidas mudaram ao reutilizar os checkpoints"
 

@@ -290,3 +290,63 @@ def test_cvae_needs_labels_and_a_short_training_lowers_its_loss(cvae):
     mu, _ = vc.encode_dataset(cvae, x, y=y)
     assert mu.shape == (256, 3) and vc.reconstruct(cvae, x[:4], y[:4]).shape == (4, 28, 28)
     assert vc.sample_images(cvae, 6, seed=0, y=[7] * 6).shape == (6, 28, 28)
+
+
+# ---------------------------------------------------------------- o laboratório: sem KL, colapso e curas
+
+
+def test_free_bits_charge_each_dimension_at_least_lambda():
+    mu, logvar = torch.tensor([[2.0, 0.0], [0.0, 0.0]]), torch.zeros(2, 2)  # KL média por dimensão: 1 e 0
+    assert vc.free_bits_kl(mu, logvar, 0.0).item() == pytest.approx(vc.kl_divergence(mu, logvar).sum().item())
+    assert vc.free_bits_kl(mu, logvar, 0.5).item() == pytest.approx(2 * (1.0 + 0.5))
+    mu.requires_grad_(True)
+    vc.free_bits_kl(mu, logvar, 1.5).backward()  # as duas dimensões abaixo de λ: nada as empurra para o prior
+    assert torch.count_nonzero(mu.grad) == 0
+
+
+def test_warmup_raises_the_kl_weight_linearly_then_holds():
+    assert [vc.warmup_beta(784.0, epoch, 4) for epoch in (1, 2, 5, 9)] == [0.0, 196.0, 784.0, 784.0]
+    assert vc.warmup_beta(2.0, 1, 0) == 2.0
+
+
+def test_pixel_mean_loss_is_a_hidden_beta_of_784_for_adam():
+    """BCE média nos pixels + KL somada = (BCE + 784·KL)/784: com o Adam, cujo passo não depende da escala do
+    gradiente, treina como o β-VAE com β = 784."""
+    x = torch.rand(16, vc.INPUT_DIM, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    start = torch.cat([p.detach().ravel() for p in vc.VAE(hidden_dim=32, latent_dim=4).parameters()])
+    models = []
+    for scale in ("mean", "beta"):
+        torch.manual_seed(0)
+        model = vc.VAE(hidden_dim=32, latent_dim=4)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for step in range(5):
+            torch.manual_seed(step)
+            logits, mu, logvar = model(x)
+            bce, kl = vc.loss_terms(logits, x, mu, logvar)
+            loss = bce / vc.INPUT_DIM + kl if scale == "mean" else vc.training_loss(bce, kl, beta=vc.INPUT_DIM)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        models.append(torch.cat([p.detach().ravel() for p in model.parameters()]))
+    mean_steps, beta_steps = models[0] - start, models[1] - start
+    assert (mean_steps - beta_steps).norm() < 0.01 * beta_steps.norm()  # só o ε do Adam os separa
+
+
+def test_autoencoder_code_is_deterministic_and_has_no_variance_head():
+    model = vc.build_model("ae", latent_dim=4, hidden_dim=32)
+    x = torch.rand(3, vc.INPUT_DIM)
+    assert not hasattr(model, "fc_logvar") and torch.equal(model(x)[0], model(x)[0])
+    mu, logvar = model.encode(x)
+    assert torch.equal(logvar, torch.zeros_like(mu))
+
+
+def test_pixelcnn_logit_of_a_pixel_depends_only_on_earlier_pixels():
+    model = vc.build_model("pixelcnn", latent_dim=4, hidden_dim=32)
+    x, z = torch.rand(1, vc.INPUT_DIM, requires_grad=True), torch.randn(1, 4)
+    pixel = 14 * vc.IMAGE_SIDE + 14
+    model.decode_logits(z, x)[0, pixel].backward()
+    seen = torch.nonzero(x.grad[0]).ravel()
+    assert len(seen) > 0 and seen.max() < pixel  # nada do próprio pixel nem dos seguintes
+    images = vc.decode_latent(model, torch.randn(2, 4))
+    assert set(np.unique(images)) <= {0.0, 1.0}  # a geração sorteia pixel a pixel

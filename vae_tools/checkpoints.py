@@ -12,6 +12,7 @@ execuções com parâmetros diferentes nunca se sobrescrevem. Enquanto uma confi
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import random
 import re
@@ -43,6 +44,9 @@ IDENTITY_KEYS = (
     "ARCH", "HIDDEN_DIM", "LATENT_DIM", "BETA", "LEARNING_RATE", "BATCH_SIZE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
     "BINARIZE",
 )  # fmt: skip
+# as curas do colapso posterior (vae_core.fit): entram na identidade só quando ligadas, e os checkpoints
+# anteriores a elas continuam valendo
+CURES = {"FREE_BITS": 0.0, "WARMUP": 0}
 TEMPORARY = re.compile(r"\.(\d+)-[0-9a-f]{8}\.tmp$")  # <nome>.<pid>-<sufixo>.tmp, de `_open_temporary`
 STATE_KEYS = {"format", "version", "epoch", "num_epochs", "config", "model", "optimizer", "history", "rng"}
 
@@ -64,6 +68,7 @@ def run_config(params: dict) -> dict:
     """A configuração que identifica um treino, em forma canônica: `TRAIN_SIZE=None` vira o número
     de imagens que sobram; no modelo convolucional `HIDDEN_DIM` não se aplica (fica None)."""
     config = {key: params[key] for key in IDENTITY_KEYS}
+    config |= {key: params[key] for key, off in CURES.items() if params.get(key, off) != off}
     if config["TRAIN_SIZE"] is None:
         config["TRAIN_SIZE"] = MNIST_TRAIN_SIZE - config["VAL_SIZE"]
     if config["ARCH"] == "conv":
@@ -78,7 +83,8 @@ def config_stem(config: dict) -> str:
         model, f"z{config['LATENT_DIM']}", f"beta{config['BETA']:g}", f"lr{config['LEARNING_RATE']:g}",
         f"b{config['BATCH_SIZE']}", f"seed{config['SEED']}", f"val{config['VAL_SIZE']}", f"n{config['TRAIN_SIZE']}",
     ]  # fmt: skip
-    return "-".join([*parts, *(["bin"] if config["BINARIZE"] else [])])
+    cures = [f"{tag}{config[key]:g}" for key, tag in (("FREE_BITS", "fb"), ("WARMUP", "warm")) if key in config]
+    return "-".join([*parts, *(["bin"] if config["BINARIZE"] else []), *cures])
 
 
 def run_name(config: dict, num_epochs: int | str) -> str:
@@ -135,11 +141,22 @@ def write_state(state: dict, path: Path):
     Se algo falha — disco cheio, cota, limite de tamanho, erro de E/S, Ctrl+C —, o temporário é apagado e
     o arquivo anterior fica intacto; um erro do sistema vira `CheckpointWriteError` em português, com a
     pasta, o motivo e o espaço necessário."""
-    path, temporary = Path(path), None
+    _write_atomically(Path(path), lambda file: torch.save(state, file), lambda cause: _write_error(cause, state, path))
+
+
+def write_text_atomically(path: Path, text: str):
+    """Grava um texto (as medidas guardadas do laboratório) do mesmo jeito atômico de `write_state`."""
+    data = text.encode()
+    _write_atomically(Path(path), lambda file: file.write(data), lambda cause: CheckpointWriteError(
+        f"Não foi possível gravar {shown(Path(path))}: {cause.strerror or cause}."))  # fmt: skip
+
+
+def _write_atomically(path: Path, write, error_for):
+    temporary = None
     try:
         descriptor, temporary = _open_temporary(path)
         with open(descriptor, "wb") as file:
-            torch.save(state, file)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -150,7 +167,13 @@ def write_state(state: dict, path: Path):
         cause = _os_error_in(error) if isinstance(error, Exception) else None  # Ctrl+C passa como veio
         if cause is None:
             raise
-        raise _write_error(cause, state, path) from error
+        raise error_for(cause) from error
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 de um arquivo (o de um checkpoint identifica os pesos medidos)."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _open_temporary(path: Path) -> tuple[int, Path]:
@@ -419,9 +442,9 @@ def shown(path: Path) -> str:
 
 def _check_config(state: dict, config: dict, path: Path):
     differences = [
-        f"{key}: checkpoint {state['config'].get(key)!r}, parâmetro {value!r}"
-        for key, value in config.items()
-        if state["config"].get(key) != value
+        f"{key}: checkpoint {state['config'].get(key, CURES.get(key))!r}, parâmetro {config.get(key, CURES.get(key))!r}"
+        for key in [*config, *(key for key in state["config"] if key not in config)]
+        if state["config"].get(key) != config.get(key)
     ]
     saved, asked = state["config"].get("ARCH"), config["ARCH"]
     if "cvae" in (saved, asked) and saved != asked:

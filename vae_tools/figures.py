@@ -32,7 +32,9 @@ def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
 
 def br_number(value: float, decimals: int | None = 0) -> str:
     """Formata um número à brasileira: milhar com ponto, decimal com vírgula e o sinal de menos "−"
-    (−12.345,6). `decimals=None`: só as casas necessárias (0,25; 8)."""
+    (−12.345,6). `decimals=None`: só as casas necessárias (0,25; 8). Um NaN (medida que não se aplica) é "—"."""
+    if value != value:
+        return "—"
     text = f"{value:,g}" if decimals is None else f"{round(value, decimals) + 0.0:,.{decimals}f}"  # nunca "-0,0"
     return text.replace(",", "_").replace(".", ",").replace("_", ".").replace("-", "−")
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 import numpy as np
+from scipy import stats
 
 from vae_tools.analysis import paired_difference, within_group_correlation
 
@@ -448,3 +449,220 @@ def latent_2d(mu: np.ndarray, logvar: np.ndarray, losses: tuple, knn: tuple, dim
     var = mu.var(axis=0) + np.exp(logvar).mean(axis=0)  # Var[z] = Var(μ) + E σ² (lei da variância total)
     return Latent2D(central, in_central, prior_central, float(var[0]), float(var[1]), losses[0], losses[1],
                     losses[0] - losses[1], knn[0], knn[1], dims, in_central < prior_central)  # fmt: skip
+
+
+# ---------------------------------------------------------------- o laboratório
+
+CONFIDENCE_LEVEL = 0.95  # o nível dos limiares e dos intervalos do laboratório
+COLLAPSED_KL = 1.0  # nats: a taxa limita I(X; Z) por cima, e menos de 1 nat não distingue nem três imagens
+LABEL_FIXES = 0.9  # nove em cada dez imagens lidas como o dígito pedido: o rótulo fixa o dígito
+
+
+@dataclass(frozen=True)
+class Yardstick:
+    """A régua do ruído: o desvio-padrão `sd` de uma medida entre execuções que só mudam a semente (`seeds`
+    delas, `df` = seeds − 1 graus de liberdade) e o limiar t · sd · √2 para a diferença entre duas execuções
+    de uma semente cada — supondo que toda configuração varie com a semente como a referência."""
+
+    seeds: int
+    sd: float
+    df: int
+    t: float
+    threshold: float
+
+
+def yardstick(values) -> Yardstick:
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        raise ValueError("A régua do ruído precisa de pelo menos duas sementes (SEEDS).")
+    sd, df = float(values.std(ddof=1)), len(values) - 1
+    t = float(stats.t.ppf(0.5 + CONFIDENCE_LEVEL / 2, df))
+    return Yardstick(len(values), sd, df, t, float(t * sd * np.sqrt(2)))
+
+
+def versus(value: float, reference: float, stick: Yardstick, lower_is_better: bool = True) -> Compared:
+    """Uma execução contra outra numa medida: melhor ou pior só além do limiar da régua; senão, empate."""
+    difference = value - reference
+    if abs(difference) <= stick.threshold:
+        return Compared.TIE
+    return Compared.BETTER if (difference < 0) == lower_is_better else Compared.WORSE
+
+
+@dataclass(frozen=True)
+class TwoConfigurations:
+    """Duas configurações com as mesmas sementes: a diferença das médias (a − b), o seu intervalo de 95 %
+    (Welch) e o veredicto (empate quando o intervalo contém o zero)."""
+
+    difference: float
+    low: float
+    high: float
+    verdict: Compared
+
+
+def two_configurations(a, b, lower_is_better: bool = True) -> TwoConfigurations:
+    test = stats.ttest_ind(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), equal_var=False)
+    interval = test.confidence_interval(CONFIDENCE_LEVEL)
+    difference = float(np.mean(a) - np.mean(b))
+    if interval.low <= 0 <= interval.high:
+        verdict = Compared.TIE
+    else:
+        verdict = Compared.BETTER if (difference < 0) == lower_is_better else Compared.WORSE
+    return TwoConfigurations(difference, float(interval.low), float(interval.high), verdict)
+
+
+@dataclass(frozen=True)
+class LatentSizes:
+    best: int  # o z de menor −ELBO de teste
+    best_loss: float
+    tied: int  # quantos outros z empatam com ele (dentro do limiar)
+    bce_best: int  # o z de menor BCE
+    largest: int
+    bce_rise: float  # BCE do maior z − a menor BCE
+    bce_reversal: bool  # a BCE volta a subir além do limiar depois do mínimo
+    active_largest: int  # dimensões ativas do maior z
+    gap_change: float  # lacuna teste − treino do maior z − a do z de menor −ELBO
+    gap: Compared  # a lacuna do maior z contra a do melhor (régua da lacuna)
+
+
+def latent_sizes(sizes, loss, bce, gap, active, sticks: dict[str, Yardstick]) -> LatentSizes:
+    sizes, loss, bce, gap = (np.asarray(v) for v in (sizes, loss, bce, gap))
+    best, low, top = int(np.argmin(loss)), int(np.argmin(bce)), int(np.argmax(sizes))
+    tied = sum(versus(value, loss[best], sticks["test_loss"]) is Compared.TIE for value in loss) - 1
+    rise = float(bce[top] - bce[low])
+    return LatentSizes(
+        int(sizes[best]), float(loss[best]), tied, int(sizes[low]), int(sizes[top]), rise,
+        top != low and rise > sticks["test_bce"].threshold, int(active[top]), float(gap[top] - gap[best]),
+        versus(gap[top], gap[best], sticks["gap"]),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RateDistortion:
+    pairs: int  # pares de β vizinhos
+    consistent: int  # pares cujo −ΔD/ΔR fica entre os seus dois β, como a inclinação −β da fronteira prevê
+    best_beta: float  # o β de menor −ELBO
+    tied_with_one: bool  # o β = 1 empata com o melhor (ou é ele)
+    gap_low: float  # folga do limite de importância no menor e no maior β
+    gap_high: float
+    gap_rho: float  # Spearman entre β e a folga
+    gap_p: float
+    on_frontier: bool  # todos os pares de acordo com a inclinação −β
+    gap_grows: bool  # a folga cresce com β (Spearman positivo e significativo)
+
+
+def rate_distortion(betas, rate, distortion, loss, iwae_gap, stick: Yardstick) -> RateDistortion:
+    order = np.argsort(betas)
+    betas, rate, distortion, loss, iwae_gap = (np.asarray(v, dtype=np.float64)[order] for v in
+                                               (betas, rate, distortion, loss, iwae_gap))  # fmt: skip
+    slopes = -np.diff(distortion) / np.diff(rate)
+    consistent = int(((slopes >= betas[:-1]) & (slopes <= betas[1:])).sum())
+    best = int(np.argmin(loss))
+    one = np.flatnonzero(betas == 1.0)
+    tied = bool(len(one)) and versus(loss[one[0]], loss[best], stick) is Compared.TIE
+    rho = stats.spearmanr(betas, iwae_gap)
+    grows = bool(rho.statistic > 0 and rho.pvalue < SIGNIFICANCE)
+    return RateDistortion(len(slopes), consistent, float(betas[best]), tied, float(iwae_gap[0]), float(iwae_gap[-1]),
+                          float(rho.statistic), float(rho.pvalue), consistent == len(slopes), grows)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Collapse:
+    kl: float  # a KL de teste (a taxa, nats por imagem)
+    active: int  # dimensões ativas
+    collapsed: bool  # a taxa abaixo de `COLLAPSED_KL`
+
+
+def collapse(kl: float, active: int) -> Collapse:
+    return Collapse(float(kl), int(active), kl < COLLAPSED_KL)
+
+
+@dataclass(frozen=True)
+class Conditional:
+    kl_drop: float  # KL do sem rótulo − do condicional (médias das sementes)
+    kl_low: float  # intervalo de 95 % da queda
+    kl_high: float
+    label_entropy: float  # H(Y): o teto de I(Z; Y), o que o código podia guardar sobre o dígito
+    beyond_label: float  # quanto da queda passa do teto (≥ 0): não pode ser a identidade do dígito
+    knn_conditional: float  # acerto de 5 vizinhos lendo o dígito em μ, do condicional e do sem rótulo
+    knn_plain: float
+    chance: float  # o acerto de quem chuta a classe mais frequente
+    still_carries: Compared  # o acerto do condicional contra o chute (dois erros padrão binomiais)
+
+
+def conditional(kl_plain, kl_cond, labels: np.ndarray, knn: tuple[np.ndarray, np.ndarray]) -> Conditional:
+    """`knn`: acerto (booleano por imagem de teste) dos 5 vizinhos nos μ do condicional e do sem rótulo."""
+    drop = two_configurations(kl_plain, kl_cond, lower_is_better=False)
+    frequencies = np.bincount(labels) / len(labels)
+    entropy, chance, hits = float(-(frequencies * np.log(frequencies)).sum()), float(frequencies.max()), knn[0].mean()
+    carries = compare(hits - chance, float(np.sqrt(chance * (1 - chance) / len(knn[0]))))
+    return Conditional(drop.difference, drop.low, drop.high, entropy, max(0.0, drop.difference - entropy),
+                       float(hits), float(knn[1].mean()), chance, carries)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class WhatKLBuys:
+    bce_ae: float  # BCE de teste decodificando o código (μ), do autoencoder e do VAE
+    bce_vae: float
+    fd_real: float  # distâncias de Fréchet: imagens reais de validação (a âncora) e médias do decodificador
+    fd_vae_prior: float
+    fd_ae_prior: float
+    fd_ae_mixture: float
+    reconstruction: Compared  # a BCE do autoencoder contra a do VAE (régua da BCE)
+    ae_prior: Compared  # o autoencoder com z ~ N(0, I) contra o VAE com z ~ N(0, I) (régua da Fréchet)
+    ae_mixture: Compared  # o autoencoder com z da mistura contra o VAE com z ~ N(0, I)
+
+
+def what_kl_buys(bce: tuple[float, float], frechet: dict[str, float], sticks: dict[str, Yardstick]) -> WhatKLBuys:
+    """`bce`: a do autoencoder e a do VAE; `frechet`: as distâncias de "real", "vae_prior", "ae_prior" e
+    "ae_mixture"; `sticks`: as réguas "test_bce" e "fd"."""
+    vae, fd = frechet["vae_prior"], sticks["fd"]
+    return WhatKLBuys(bce[0], bce[1], frechet["real"], vae, frechet["ae_prior"], frechet["ae_mixture"],
+                      versus(bce[0], bce[1], sticks["test_bce"]), versus(frechet["ae_prior"], vae, fd),
+                      versus(frechet["ae_mixture"], vae, fd))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Style:
+    read: float  # fração das imagens geradas lida como o rótulo pedido
+    slant_correlation: float  # inclinação da original × inclinação das geradas com outros rótulos (Pearson)
+    transfers: bool  # correlação positiva e significativa: o estilo passa para os outros dígitos
+    label_fixes: bool  # o rótulo pedido é lido em pelo menos `LABEL_FIXES` das imagens
+
+
+def style(read: np.ndarray, asked: np.ndarray, source_slant: np.ndarray, generated_slant: np.ndarray) -> Style:
+    """`generated_slant`: (n, rótulos), cada linha gerada do z de uma original de inclinação `source_slant`."""
+    test = stats.pearsonr(np.repeat(source_slant, generated_slant.shape[1]), generated_slant.ravel())
+    fraction = float((read == asked).mean())
+    return Style(fraction, float(test.statistic), bool(test.statistic > 0 and test.pvalue < SIGNIFICANCE),
+                 fraction >= LABEL_FIXES)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Ranking:
+    configurations: int
+    rho: float  # Spearman entre −ELBO e a distância de Fréchet, sobre configurações distintas
+    low: float  # intervalo de 95 % por reamostragem (bootstrap das configurações)
+    high: float
+    agrees: bool  # o intervalo inteiro acima de zero
+
+
+def ranking(elbo, frechet, seed: int) -> Ranking:
+    pairs = (np.asarray(elbo, dtype=np.float64), np.asarray(frechet, dtype=np.float64))
+    rho = stats.spearmanr(*pairs).statistic
+    interval = stats.bootstrap(pairs, lambda a, b: stats.spearmanr(a, b).statistic, paired=True, vectorized=False,
+                               n_resamples=2000, method="percentile", rng=seed).confidence_interval  # fmt: skip
+    return Ranking(len(pairs[0]), float(rho), float(interval.low), float(interval.high), bool(interval.low > 0))
+
+
+@dataclass(frozen=True)
+class Curves:
+    steepest: float  # a maior queda média da validação por época nas 5 últimas épocas, entre os modelos
+    flattest: float
+    still_falling: int  # modelos cuja validação ainda cai nas 5 últimas épocas
+    models: int
+
+
+def curves(val_losses: list, window: int = 5) -> Curves:
+    """A queda média por época da validação nas últimas `window` épocas (menos, se o treino for mais curto)."""
+    falls = np.array([(v[-1 - w] - v[-1]) / w if (w := min(window, len(v) - 1)) else 0.0 for v in val_losses])
+    return Curves(float(falls.max()), float(falls.min()), int((falls > 0).sum()), len(falls))

@@ -3,20 +3,21 @@ vez só (os checkpoints por configuração são o cache) e medida do mesmo jeito
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 import vae_core as vc
-from vae_tools import analysis, checkpoints, quality, training
+from vae_tools import analysis, checkpoints, findings, mnist, quality, training
 from vae_tools import classifier as digits
 from vae_tools.checkpoints import RunPlan
-from vae_tools.figures import br_number
 
-# o que todas as execuções do laboratório compartilham (as comparações mudam só LATENT_DIM, BETA e ARCH)
+# o que todas as execuções do laboratório compartilham (cada comparação muda só o que ela estuda)
 SHARED = ("NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "CHECKPOINT_DIR")
 FIXED = {"CHECKPOINT_PATH": None, "RESUME": False, "SKIP_TRAINING": False, "BINARIZE": False}
+MONITOR_SIZE = 2000  # imagens de validação em que a KL por dimensão é medida a cada época
 
 
 @dataclass
@@ -39,31 +40,73 @@ class Run:
         """O VAE condicional recebe o rótulo de cada imagem (no treino, na avaliação e para gerar)."""
         return self.params["ARCH"] == "cvae"
 
+    @property
+    def split_key(self) -> tuple:
+        """Os dados da execução: semente (a partição), imagens de treino e binarização."""
+        return self.params["SEED"], self.params["TRAIN_SIZE"], self.params["BINARIZE"]
+
 
 @dataclass
 class Split:
-    """A partição de uma semente: imagens e rótulos de treino e de validação (o teste é o mesmo para todas)."""
+    """Os dados de uma execução: treino e validação da sua partição e o teste (o mesmo para todas; binarizado
+    com uma amostra fixa nas execuções binarizadas)."""
 
     train_x: torch.Tensor
     val_x: torch.Tensor
     train_y: torch.Tensor
     val_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+
+def load_split(data_dir, key: tuple, val_size: int, device) -> Split:
+    """A partição `key` (semente, imagens de treino, binarização) no dispositivo."""
+    seed, train_size, binarize = key
+    data = mnist.load_mnist(data_dir, val_size=val_size, train_size=train_size, seed=seed)
+    val_x, test_x = mnist.to_model_input(data.val_x, device), mnist.to_model_input(data.test_x, device)
+    if binarize:  # como no capítulo: uma amostra fixa na validação e no teste, uma nova a cada lote no treino
+        val_x, test_x = mnist.binarize_fixed(val_x, seed), mnist.binarize_fixed(test_x, seed + 1)
+    train_x = mnist.flatten_images(data.train_x, device)
+    return Split(train_x, val_x, data.train_y.to(device), data.val_y.to(device), test_x, data.test_y.to(device))
 
 
 def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
-    """As execuções (sem repetição: o modelo clássico com z = 20 e β = 1 entra nas três comparações)
-    e, para cada comparação ("latente", "beta", "arquitetura"; "sementes": a configuração de referência,
-    z = `BETA_LATENT_DIM`, β = 1, "mlp", com `SEED` e cada semente de `SEEDS`; "condicional": para cada z de
-    `CONDITIONAL_LATENT_SIZES`, o VAE condicional e o "mlp" sem rótulo), os nomes das suas execuções.
+    """As execuções (sem repetição: o modelo clássico com z = 20 e β = 1 entra em várias comparações)
+    e, para cada comparação, os nomes das suas execuções:
+
+    - "latente", "beta", "arquitetura": cada valor de `LATENT_SIZES`, `BETAS` (z = `BETA_LATENT_DIM`), `ARCHS`;
+    - "sementes": a referência (z = `BETA_LATENT_DIM`, β = 1, "mlp") com `SEED` e cada semente de `SEEDS`;
+      "sementes_cvae" e "sementes_conv": as mesmas sementes no condicional (o primeiro z de
+      `CONDITIONAL_LATENT_SIZES`) e no "conv" (z = `ARCH_LATENT_DIM`), porque esses veredictos comparam duas
+      configurações;
+    - "condicional": para cada z de `CONDITIONAL_LATENT_SIZES`, o VAE condicional e o "mlp" sem rótulo;
+    - "autoencoder": o autoencoder sem KL ("ae") e a referência;
+    - "colapso": a referência e o β escondido (`COLLAPSE_BETA`) sozinho, com aquecimento (`WARMUP_EPOCHS`) e
+      com bits livres (`FREE_BITS`);
+    - "pixelcnn": em MNIST binarizado com `PIXELCNN_TRAIN_SIZE` imagens de treino, o "mlp", o "pixelcnn" e o
+      "pixelcnn" com bits livres.
+
     Cada plano é decidido aqui, antes de qualquer treino: um checkpoint ilegível ou uma pasta que não
     pode ser gravada param o laboratório já na primeira célula."""
-    base = {key: p[key] for key in SHARED} | FIXED | {"ARCH": "mlp", "BETA": 1.0}
+    base = {key: p[key] for key in SHARED} | FIXED | {"ARCH": "mlp", "BETA": 1.0, "LATENT_DIM": p["BETA_LATENT_DIM"]}
+    seeds = list(dict.fromkeys([p["SEED"], *p["SEEDS"]]))
+    hidden = {"BETA": p["COLLAPSE_BETA"]}
+    binarized = {"BINARIZE": True, "TRAIN_SIZE": p["PIXELCNN_TRAIN_SIZE"]}
     variants = {
         "latente": [{"LATENT_DIM": z} for z in p["LATENT_SIZES"]],
-        "beta": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "BETA": b} for b in p["BETAS"]],
+        "beta": [{"BETA": b} for b in p["BETAS"]],
         "arquitetura": [{"LATENT_DIM": p["ARCH_LATENT_DIM"], "ARCH": a} for a in p["ARCHS"]],
-        "sementes": [{"LATENT_DIM": p["BETA_LATENT_DIM"], "SEED": s} for s in dict.fromkeys([p["SEED"], *p["SEEDS"]])],
+        "sementes": [{"SEED": s} for s in seeds],
         "condicional": [{"LATENT_DIM": z, "ARCH": a} for z in p["CONDITIONAL_LATENT_SIZES"] for a in ("cvae", "mlp")],
+        "autoencoder": [{"ARCH": "ae", "BETA": 0.0}, {}],
+        "colapso": [{}, hidden, hidden | {"WARMUP": p["WARMUP_EPOCHS"]}, hidden | {"FREE_BITS": p["FREE_BITS"]}],
+        "pixelcnn": [
+            binarized,
+            binarized | {"ARCH": "pixelcnn"},
+            binarized | {"ARCH": "pixelcnn", "FREE_BITS": p["FREE_BITS"]},
+        ],
+        "sementes_cvae": [{"LATENT_DIM": p["CONDITIONAL_LATENT_SIZES"][0], "ARCH": "cvae", "SEED": s} for s in seeds],
+        "sementes_conv": [{"LATENT_DIM": p["ARCH_LATENT_DIM"], "ARCH": "conv", "SEED": s} for s in seeds],
     }
     runs, groups = {}, {}
     for group, changes in variants.items():
@@ -76,20 +119,35 @@ def plan_lab(p: dict) -> tuple[dict[str, Run], dict[str, list[str]]]:
     return runs, groups
 
 
-def train_all(runs: dict[str, Run], splits: dict[int, Split], device, progress: bool = True):
+def kl_monitor(run: Run, split: Split):
+    """Callback que guarda, a cada época, a KL média de cada dimensão (`history["val_kl_dims"]`) e as unidades
+    ativas (`history["val_active"]`) em `MONITOR_SIZE` imagens de validação: o colapso posterior visto ao longo
+    do treino."""
+    x, y = split.val_x[:MONITOR_SIZE], split.val_y[:MONITOR_SIZE] if run.conditional else None
+
+    def record(epoch: int, history: dict):
+        mu, logvar = vc.encode_dataset(run.model, x, y=y)
+        history.setdefault("val_kl_dims", []).append(analysis.kl_per_dimension(mu, logvar).tolist())
+        history.setdefault("val_active", []).append(int(analysis.active_units(mu).sum()))
+
+    return record
+
+
+def train_all(runs: dict[str, Run], splits: dict[tuple, Split], device, progress: bool = True):
     """Treina (ou continua, ou só carrega) cada execução, uma depois da outra, com uma barra sobre as
-    execuções. `splits[semente]` é a partição daquela semente: como no relatório, a semente de uma
+    execuções. `splits[run.split_key]` são os dados da execução: como no capítulo, a semente de uma
     configuração decide a partição, os pesos iniciais e os lotes. Um Ctrl+C para o laboratório depois de
     salvar a época em curso: rodar de novo continua."""
     bar = training.Progress(len(runs), enabled=progress, description="Execuções")
     try:
         for run in runs.values():
-            split = splits[run.params["SEED"]]
+            split = splits[run.split_key]
             labels = (split.train_y, split.val_y) if run.conditional else None
             run.model, optimizer = training.build(run.params, device)
             run.history = training.train(
-                run.plan, run.model, optimizer, split.train_x, split.val_x, progress=False, labels=labels
-            )
+                run.plan, run.model, optimizer, split.train_x, split.val_x, progress=False, labels=labels,
+                monitors=[kl_monitor(run, split)],
+            )  # fmt: skip
             if len(run.history["train_loss"]) < run.plan.num_epochs:
                 raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")
             bar.advance(run.name)
@@ -97,22 +155,23 @@ def train_all(runs: dict[str, Run], splits: dict[int, Split], device, progress: 
         bar.close()
 
 
-def measure(run: Run, split: Split, test_x, test_y, iwae_k: int, iwae_size: int, seed: int) -> dict:
-    """As medidas de uma execução treinada, todas com a mesma semente: −ELBO, BCE e KL no teste, −ELBO no
-    treino e a diferença teste − treino, unidades ativas, KL por dimensão, e nas `iwae_size` primeiras
-    imagens de teste o limite de importância com `iwae_k` amostras, o ELBO e a folga entre os dois (média
-    e erro pareado; os vetores por imagem e por dimensão ficam em `run.details`); parâmetros e custo. O VAE
-    condicional é medido com os rótulos verdadeiros (limites de log p(x|y))."""
+MEASURES_VERSION = 1  # mude quando o que `measure` ou `measure_samples` calculam mudar: os caches antigos caem
+QUALITY_GROUPS = ("latente", "beta", "arquitetura", "sementes", "sementes_conv", "condicional", "autoencoder")
+BOUND_GROUPS = ("latente", "beta")  # as comparações que mostram o limite de importância
+
+
+def measure(run: Run, split: Split, iwae_k: int, iwae_size: int, seed: int, bound: bool) -> dict:
+    """As medidas de uma execução treinada, todas com a mesma semente, no teste da sua partição: −ELBO, BCE e
+    KL, −ELBO nas 10.000 primeiras imagens de treino e a diferença teste − treino, unidades ativas, KL por
+    dimensão (em `run.details`) e, com `bound`, nas `iwae_size` primeiras imagens de teste a folga do limite de
+    importância com `iwae_k` amostras sobre o ELBO (média e erro pareado); parâmetros e custo. O condicional é
+    medido com os rótulos verdadeiros. O autoencoder não tem ELBO (só a BCE; o resto fica NaN, "—" nas tabelas)."""
     model, history = run.model, run.history
-    y_test, y_train = (test_y, split.train_y) if run.conditional else (None, None)
+    y_test, y_train = (split.test_y, split.train_y[:10000]) if run.conditional else (None, None)
     torch.manual_seed(seed)
-    test, train = vc.evaluate(model, test_x, y=y_test), vc.evaluate(model, split.train_x, y=y_train)
-    mu, logvar = vc.encode_dataset(model, test_x, y=y_test)
-    subset = None if y_test is None else y_test[:iwae_size]
-    elbo = analysis.elbo_per_image(model, test_x[:iwae_size], subset)
-    iwae = analysis.iwae_bound(model, test_x[:iwae_size], iwae_k, y=subset)
-    iwae_gap, iwae_gap_se = analysis.paired_difference(iwae, elbo)
-    run.details = {"elbo": elbo, "iwae": iwae, "kl_dims": analysis.kl_per_dimension(mu, logvar)}
+    test, train = vc.evaluate(model, split.test_x, y=y_test), vc.evaluate(model, split.train_x[:10000], y=y_train)
+    mu, logvar = vc.encode_dataset(model, split.test_x, y=y_test)
+    run.details = {"kl_dims": analysis.kl_per_dimension(mu, logvar)}
     seconds = history["seconds"]
     run.metrics = {
         "test_loss": test["loss"],
@@ -121,16 +180,44 @@ def measure(run: Run, split: Split, test_x, test_y, iwae_k: int, iwae_size: int,
         "train_loss": train["loss"],
         "gap": test["loss"] - train["loss"],
         "active": int(analysis.active_units(mu).sum()),
-        "iwae": float(iwae.mean()),
-        "elbo_subset": float(elbo.mean()),
-        "iwae_gap": iwae_gap,
-        "iwae_gap_se": iwae_gap_se,
+        "iwae_gap": np.nan,
+        "iwae_gap_se": np.nan,
         "parameters": vc.count_parameters(model),
         "epochs": len(history["train_loss"]),
         "seconds": sum(seconds),
         "seconds_per_epoch": sum(seconds) / len(seconds),
     }
+    if run.params["ARCH"] == "ae":
+        run.metrics |= {key: np.nan for key in ("test_loss", "test_kl", "train_loss", "gap")}
+    elif bound:
+        subset = None if y_test is None else y_test[:iwae_size]
+        elbo = analysis.elbo_per_image(model, split.test_x[:iwae_size], subset)
+        iwae = analysis.iwae_bound(model, split.test_x[:iwae_size], iwae_k, y=subset)
+        run.metrics["iwae_gap"], run.metrics["iwae_gap_se"] = analysis.paired_difference(iwae, elbo)
     return run.metrics
+
+
+def measure_all(runs: dict[str, Run], groups: dict, splits: dict, classifier, reference, p: dict):
+    """Mede cada execução (`measure` e, nas comparações de `QUALITY_GROUPS`, `measure_samples`), ou lê as
+    medidas guardadas ao lado do checkpoint (`<checkpoint>.medidas.json`, só números) quando elas vêm do mesmo
+    arquivo, com os mesmos parâmetros de medida, o mesmo classificador e a mesma `MEASURES_VERSION`."""
+    quality_runs = {name for group in QUALITY_GROUPS for name in groups[group]}
+    bound_runs = {name for group in BOUND_GROUPS for name in groups[group]}
+    fixed = {"version": MEASURES_VERSION, "classifier": digits.file_sha256(digits.CLASSIFIER_PATH)}
+    fixed |= {name: p[name] for name in ("IWAE_K", "IWAE_SIZE", "QUALITY_SAMPLES", "SEED")}
+    for run in runs.values():
+        key = fixed | {"checkpoint": checkpoints.file_digest(run.plan.path), "bound": run.name in bound_runs,
+                       "quality": run.name in quality_runs}  # fmt: skip
+        cache = run.plan.path.with_suffix(".medidas.json")
+        saved = json.loads(cache.read_text()) if cache.exists() else {}
+        if saved.get("key") == key:
+            run.metrics, run.details = saved["metrics"], {"kl_dims": np.array(saved["kl_dims"])}
+            continue
+        measure(run, splits[run.split_key], p["IWAE_K"], p["IWAE_SIZE"], p["SEED"], key["bound"])
+        if key["quality"]:
+            measure_samples(run, classifier, reference, p["QUALITY_SAMPLES"], p["SEED"], splits[run.split_key].test_y)
+        record = {"key": key, "metrics": run.metrics, "kl_dims": run.details["kl_dims"].tolist()}
+        checkpoints.write_text_atomically(cache, json.dumps(record, default=float))
 
 
 def compare(runs: dict[str, Run], names: list[str], parameter: str) -> tuple[list[Run], list, dict[str, np.ndarray]]:
@@ -142,16 +229,27 @@ def compare(runs: dict[str, Run], names: list[str], parameter: str) -> tuple[lis
     return chosen, [run.params[parameter] for run in chosen], metrics
 
 
-def noise_band(runs: dict[str, Run], names: list[str], metric: str) -> float:
-    """A faixa de ruído de uma medida: máximo − mínimo entre as execuções que só mudam a semente.
-    Uma diferença menor que ela entre duas configurações é um empate, não uma classificação."""
-    values = [runs[name].metrics[metric] for name in names]
-    return float(max(values) - min(values))
+def yardsticks(runs: dict[str, Run], names: list[str]) -> dict[str, findings.Yardstick]:
+    """A régua de cada medida, das execuções que só mudam a semente."""
+    metrics = ("test_loss", "test_bce", "test_kl", "gap", "fd", "confident")
+    return {key: findings.yardstick([runs[name].metrics[key] for name in names]) for key in metrics}
 
 
-def ties(values: np.ndarray, band: float, best: int) -> list[int]:
-    """As posições cujo valor fica a até `band` do valor da posição `best` (ela inclusive)."""
-    return [i for i, value in enumerate(values) if abs(value - values[best]) <= band]
+@torch.inference_mode()
+def bce_of_means(model, x: torch.Tensor) -> float:
+    """A BCE média por imagem decodificando o código μ de cada imagem (sem sortear z)."""
+    mu = vc.encode_dataset(model, x)[0].to(x.device)
+    return float(vc.reconstruction_bce(model.decode_logits(mu), vc.to_float(x)).mean())
+
+
+def mixture_codes(model, train_x: torch.Tensor, n: int, components: int, seed: int) -> np.ndarray:
+    """`n` códigos sorteados de uma mistura de `components` gaussianas ajustada aos μ de 10.000 imagens de
+    treino (a estimação de densidade depois do treino de Ghosh et al., 2020)."""
+    from sklearn.mixture import GaussianMixture
+
+    mu = vc.encode_dataset(model, train_x[:10000])[0].numpy()
+    mixture = GaussianMixture(components, covariance_type="full", random_state=seed).fit(mu)
+    return analysis.sample_mixture(mixture, n, seed)
 
 
 def measure_samples(run: Run, classifier, reference, n: int, seed: int, labels: torch.Tensor) -> dict:
@@ -190,17 +288,3 @@ def conditional_quality(model, classifier, test_x, test_y, per_class: int, seed:
             ]
         ),
     }
-
-
-def verdict(
-    values, labels: list[str], band: float, lower_is_better: bool = True, decimals: int = 2, unit: str = ""
-) -> str:
-    """A melhor execução numa medida e as que empatam com ela dentro da faixa de ruído `band`, numa frase."""
-    values = np.asarray(values)
-    best = int(np.argmin(values) if lower_is_better else np.argmax(values))
-    tied = [labels[i] for i in ties(values, band, best) if i != best]
-    others = [label for i, label in enumerate(labels) if i != best]
-    faixa = f"a faixa das sementes ({br_number(band, decimals)}{unit})"
-    if tied:
-        return f"{labels[best]}, empatada com {', '.join(tied)} dentro d{faixa}"
-    return f"{labels[best]}, à frente de {', '.join(others)} por mais que {faixa}"

@@ -263,8 +263,8 @@ def validate_evaluation_params(params: dict) -> dict:
 LAB_PARAMETER_NAMES = (
     "LATENT_SIZES", "BETAS", "BETA_LATENT_DIM", "ARCHS", "ARCH_LATENT_DIM", "SEEDS", "CONDITIONAL_LATENT_SIZES",
     "CONDITIONAL_DIGIT", "NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE",
-    "IWAE_K", "IWAE_SIZE", "QUALITY_SAMPLES", "DATA_DIR", "CHECKPOINT_DIR", "DEVICE", "NUM_THREADS", "PROGRESS",
-    "FIGURES_DIR",
+    "IWAE_K", "IWAE_SIZE", "QUALITY_SAMPLES", "COLLAPSE_BETA", "WARMUP_EPOCHS", "FREE_BITS", "PIXELCNN_TRAIN_SIZE",
+    "DATA_DIR", "CHECKPOINT_DIR", "DEVICE", "NUM_THREADS", "PROGRESS", "FIGURES_DIR",
 )  # fmt: skip
 
 
@@ -291,5 +291,10 @@ def validate_lab_params(params: dict) -> dict:
     p["IWAE_SIZE"] = integer("IWAE_SIZE", p["IWAE_SIZE"], 1, MNIST_TEST_SIZE)
     p["QUALITY_SAMPLES"] = integer("QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, MNIST_TEST_SIZE)
     p["CONDITIONAL_DIGIT"] = integer("CONDITIONAL_DIGIT", p["CONDITIONAL_DIGIT"], 0, 9)
+    for name in ("COLLAPSE_BETA", "FREE_BITS"):
+        p[name] = positive_float(name, p[name])
+    p["WARMUP_EPOCHS"] = integer("WARMUP_EPOCHS", p["WARMUP_EPOCHS"], 1)
+    largest = MNIST_TRAIN_SIZE - p["VAL_SIZE"]
+    p["PIXELCNN_TRAIN_SIZE"] = integer("PIXELCNN_TRAIN_SIZE", p["PIXELCNN_TRAIN_SIZE"], 1, largest)
     optional_path("FIGURES_DIR", p["FIGURES_DIR"])
     return {name: p[name] for name in LAB_PARAMETER_NAMES}

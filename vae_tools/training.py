@@ -89,10 +89,12 @@ def train(
     snapshot_x: torch.Tensor | None = None,
     snapshot_every: int = 1,
     labels: tuple[torch.Tensor, torch.Tensor] | None = None,
+    monitors=(),
 ) -> dict[str, list]:
     """Executa o `plan` de `checkpoints.plan_run`: treina do zero, continua ou só carrega o
     checkpoint, e devolve o histórico (com `snapshot_epochs` e `snapshots`). `labels`: os rótulos do
-    treino e da validação, para o VAE condicional.
+    treino e da validação, para o VAE condicional; `monitors`: callbacks `(época, histórico)` que
+    guardam medidas por época no histórico (e com ele no checkpoint).
 
     - Outro processo treinando a mesma configuração: `CheckpointError` na hora, com o pid dele
       (`checkpoints.RunLock`); só carregar um checkpoint pronto nunca espera. Com a trava, o treino segue
@@ -109,8 +111,9 @@ def train(
         history, generator = _start(fresh, model, optimizer)
         if fresh.action is Action.REUSE:
             return history
-        snapshots = None if snapshot_x is None else snapshotter(model, snapshot_x, snapshot_every, fresh.num_epochs)
-        return _fit(fresh, model, optimizer, generator, history, (train_x, val_x, labels), progress, snapshots)
+        snapshots = [] if snapshot_x is None else [snapshotter(model, snapshot_x, snapshot_every, fresh.num_epochs)]
+        callbacks = [*snapshots, *monitors]
+        return _fit(fresh, model, optimizer, generator, history, (train_x, val_x, labels), progress, callbacks)
 
 
 def _start(plan: RunPlan, model, optimizer) -> tuple[dict, torch.Generator]:
@@ -123,8 +126,8 @@ def _start(plan: RunPlan, model, optimizer) -> tuple[dict, torch.Generator]:
     return vc.new_history() | {"snapshot_epochs": [], "snapshots": []}, generator
 
 
-def _fit(plan: RunPlan, model, optimizer, generator, history: dict, data: tuple, progress: bool, snapshots) -> dict:
-    """O laço de épocas com os callbacks (reconstruções, checkpoint, barra) e as paradas seguras."""
+def _fit(plan: RunPlan, model, optimizer, generator, history: dict, data: tuple, progress: bool, measures) -> dict:
+    """O laço de épocas com os callbacks (medidas por época, checkpoint, barra) e as paradas seguras."""
     (train_x, val_x, labels), config = data, plan.config
     checkpointer = Checkpointer(plan, model, optimizer, generator)
     bar = Progress(plan.num_epochs, len(history["train_loss"]), progress)
@@ -134,10 +137,12 @@ def _fit(plan: RunPlan, model, optimizer, generator, history: dict, data: tuple,
             f"treino {br_number(history['train_loss'][-1], 2)}, validação {br_number(history['val_loss'][-1], 2)}"
         )
 
-    callbacks = [*([snapshots] if snapshots else []), checkpointer, advance]
+    callbacks = [*measures, checkpointer, advance]
+    cures = {key: config.get(key, off) for key, off in checkpoints.CURES.items()}
     try:
         vc.fit(model, optimizer, train_x, val_x, plan.num_epochs, config["BATCH_SIZE"], generator, history,
-               callbacks, config["BINARIZE"], config["BETA"], *(labels or ()))  # fmt: skip
+               callbacks, config["BINARIZE"], config["BETA"], *(labels or (None, None)),
+               free_bits=cures["FREE_BITS"], warmup=cures["WARMUP"])  # fmt: skip
     except KeyboardInterrupt:
         print(interrupted_message(len(history["train_loss"]) + 1, checkpointer))
     except checkpoints.CheckpointWriteError as error:
