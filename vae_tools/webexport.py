@@ -151,14 +151,20 @@ def notebook_defaults(name: str) -> dict:
     return {p.name: ast.literal_eval(p.default) for p in notebook_parameters(script)}
 
 
-def default_plans(checkpoint_dir: Path) -> tuple[dict, checkpoints.RunPlan, checkpoints.RunPlan]:
-    """Os parâmetros padrão do capítulo e os planos dos dois modelos de registro (o do capítulo e o 2-D da
-    avaliação) em `checkpoint_dir`; sem um deles, `CheckpointError` diz qual notebook rodar."""
-    folder = {"CHECKPOINT_DIR": str(checkpoint_dir), "CHECKPOINT_PATH": None}
+def default_params(checkpoint_dir: Path | None = None) -> tuple[dict, dict]:
+    """Os parâmetros dos dois modelos de registro: o do capítulo com os padrões de notebooks/vae_mnist.py e o
+    VAE 2-D da avaliação com os de notebooks/avaliacao.py (z = 2, `EPOCHS_2D` épocas)."""
+    folder = {"CHECKPOINT_DIR": None if checkpoint_dir is None else str(checkpoint_dir), "CHECKPOINT_PATH": None}
     params = validate_params(notebook_defaults("vae_mnist") | folder)
     evaluation = validate_evaluation_params(notebook_defaults("avaliacao") | folder)
+    return params, evaluation | {"LATENT_DIM": 2, "NUM_EPOCHS": evaluation["EPOCHS_2D"]}
+
+
+def default_plans(checkpoint_dir: Path) -> tuple[dict, checkpoints.RunPlan, checkpoints.RunPlan]:
+    """Os parâmetros padrão do capítulo e os planos dos dois modelos de registro em `checkpoint_dir`; sem um
+    deles, `CheckpointError` diz qual notebook rodar."""
+    params, params_2d = default_params(checkpoint_dir)
     plan = checkpoints.trained_plan(params, "o capítulo (make notebook)")
-    params_2d = evaluation | {"LATENT_DIM": 2, "NUM_EPOCHS": evaluation["EPOCHS_2D"]}
     return params, plan, checkpoints.trained_plan(params_2d, "a avaliação (make notebook)")
 
 

@@ -73,37 +73,37 @@
 
   // Um controle deslizante nativo (teclado e leitor de tela de graça) que anda em passos de `passo` a partir
   // do valor em que está, como o FloatSlider do notebook: o ponto de partida não é arredondado para a grade.
+  // O valor fica num número do JavaScript (o do <input> é texto, e o navegador o arredonda).
   function controle(id, rotulo, aoMudar) {
     const entrada = elemento("input", { type: "range", id, step: "any" });
     const saida = elemento("output", { for: id });
     const label = elemento("label", { for: id, texto: rotulo });
-    const mostrar = () => {
-      saida.textContent = numero(Number(entrada.value));
+    let minimo = 0, maximo = 1, passo = 0.1, valor = 0;
+    const definir = (novo) => {
+      valor = Math.min(maximo, Math.max(minimo, novo));
+      entrada.value = String(valor);
+      saida.textContent = numero(valor);
       entrada.setAttribute("aria-valuetext", saida.textContent);
     };
-    const definir = (valor) => {
-      entrada.value = String(Math.min(Number(entrada.max), Math.max(Number(entrada.min), valor)));
-      mostrar();
-    };
-    entrada.addEventListener("input", () => (mostrar(), aoMudar()));
+    entrada.addEventListener("input", () => (definir(Number(entrada.value)), aoMudar()));
     entrada.addEventListener("keydown", (evento) => {
-      const passo = Number(entrada.dataset.passo), v = Number(entrada.value);
       const alvo = {
-        ArrowRight: v + passo, ArrowUp: v + passo, ArrowLeft: v - passo, ArrowDown: v - passo,
-        PageUp: v + 10 * passo, PageDown: v - 10 * passo, Home: Number(entrada.min), End: Number(entrada.max),
+        ArrowRight: valor + passo, ArrowUp: valor + passo, ArrowLeft: valor - passo, ArrowDown: valor - passo,
+        PageUp: valor + 10 * passo, PageDown: valor - 10 * passo, Home: minimo, End: maximo,
       }[evento.key];
       if (alvo === undefined) return;
       evento.preventDefault();
       definir(alvo);
       aoMudar();
     });
-    const configurar = (texto, minimo, maximo, passo, valor) => {
+    const configurar = (texto, novoMinimo, novoMaximo, novoPasso, inicial) => {
       label.textContent = texto;
+      [minimo, maximo, passo] = [novoMinimo, novoMaximo, novoPasso];
       Object.assign(entrada, { min: String(minimo), max: String(maximo) });
-      entrada.dataset.passo = String(passo);
-      definir(valor);
+      definir(inicial);
     };
-    return { entrada, configurar, definir, linha: elemento("div", { class: "ex-controle" }, [label, entrada, saida]) };
+    const linha = elemento("div", { class: "ex-controle" }, [label, entrada, saida]);
+    return { configurar, definir, valor: () => valor, linha };
   }
 
   // O explorador do capítulo (z = 20): modo, dígito, exemplo, controles, original × decodificada, início.
@@ -186,7 +186,8 @@
     }
 
     function redesenhar() {
-      estado.z = ponto(controles.map((c) => Number(c.entrada.value)));
+      estado.valores = controles.map((c) => c.valor());
+      estado.z = ponto(estado.valores);
       estado.decodificada = decodificar(estado.z);
       desenhar(decodificada.canvas, estado.decodificada);
       decodificada.canvas.setAttribute("aria-label", "Imagem decodificada do ponto latente dos controles");
@@ -266,7 +267,7 @@
     }
     inicio.addEventListener("click", reiniciar);
     function atualizar() {
-      estado.z = Float64Array.from(eixos, (e) => Number(e.entrada.value));
+      estado.z = Float64Array.from(eixos, (e) => e.valor());
       estado.decodificada = decodificar(estado.z);
       desenhar(decodificada.canvas, estado.decodificada);
       decodificada.canvas.setAttribute("aria-label", `Dígito decodificado em z₁ = ${numero(estado.z[0])}, z₂ = ${numero(estado.z[1])}`);
