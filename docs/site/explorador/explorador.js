@@ -151,7 +151,7 @@
       elemento("div", { class: "ex-escolhas" }, [digito.linha, exemplo.linha, inicio]),
       elemento("div", { class: "ex-painel" }, [
         elemento("div", { class: "ex-controles" }, controles.map((c) => c.linha)),
-        original.figura, decodificada.figura,
+        elemento("div", { class: "ex-imagens" }, [original.figura, decodificada.figura]),
       ]),
     );
 
@@ -256,7 +256,7 @@
     raiz.append(
       elemento("div", { class: "ex-painel" }, [
         area, legenda,
-        elemento("div", {}, [...eixos.map((e) => e.linha), inicio, decodificada.figura]),
+        elemento("div", { class: "ex-controles" }, [...eixos.map((e) => e.linha), inicio, decodificada.figura]),
       ]),
     );
     const partida = arrays["exemplos.indices"][manifesto.inicio.explore_digit * manifesto.arquivos["exemplos.indices"].forma[1] + manifesto.inicio.explore_index];
