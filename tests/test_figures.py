@@ -72,5 +72,6 @@ def test_scatter_digits_gives_each_digit_its_colour_blind_safe_colour_and_marker
     colours = [to_hex(c.get_facecolor()[0]).upper() for c in ax.collections]
     shapes = {c.get_paths()[0].vertices.round(3).tobytes() for c in ax.collections}
     assert colours == list(DIGIT_COLORS) and len(shapes) == 10
+    assert list(DIGIT_COLORS) == plt.style.library["tableau-colorblind10"]["axes.prop_cycle"].by_key()["color"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [str(d) for d in range(10)]
     plt.close(fig)

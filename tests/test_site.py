@@ -21,7 +21,7 @@ from vae_tools import webexport
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"inicio": "", "capitulo": "vae_mnist/", "avaliacao": "avaliacao/", "laboratorio": "experimentos/"}
 REFERENCE = ["explorador", *sorted(p.stem for p in (ROOT / "docs" / "site").glob("*.md") if p.stem != "explorador")]
-EVERY_PAGE = PAGES | {name: f"{name}/" for name in REFERENCE}
+EVERY_PAGE = PAGES | {name: f"{name}/" for name in REFERENCE}  # o menu inteiro
 PLACEHOLDER = "No description has been provided for this image"  # o texto alternativo padrão do nbconvert
 SERIOUS = ("serious", "critical")
 BIN = Path(sys.executable).parent
@@ -67,7 +67,7 @@ def offline_page(chromium, base: str):
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_every_page_renders_offline_with_images_and_math(site, chromium, name):
+def test_every_page_renders_offline_accessible_with_images_and_math(site, chromium, name):
     page, errors, blocked = offline_page(chromium, site)
     try:
         page.goto(site + PAGES[name], wait_until="networkidle")
@@ -83,6 +83,7 @@ def test_every_page_renders_offline_with_images_and_math(site, chromium, name):
             assert "Antes do treino a perda de validação é" in text and '"Antes do treino' not in text
             assert "say(" not in text
         page.screenshot(path=ARTIFACTS / f"site_{name}.png")
+        assert_accessible(page)
         assert not errors, errors
         assert not blocked, f"a página tentou ir à rede: {blocked}"
     finally:
@@ -129,19 +130,25 @@ def open_page(chromium, site: str, path: str):
     return page, errors, blocked
 
 
-@pytest.mark.parametrize("name", EVERY_PAGE)
-def test_every_page_has_no_serious_accessibility_violation(site, chromium, name):
-    """axe-core (do pacote axe-playwright-python, servido localmente) em cada página: nenhuma violação de
-    impacto sério ou crítico (contraste, nomes, foco do teclado, textos alternativos…)."""
+def assert_accessible(page):
+    """axe-core (do pacote axe-playwright-python, servido localmente) na página: nenhuma violação de impacto
+    sério ou crítico (contraste, nomes, foco do teclado, textos alternativos…) e nenhuma imagem sem texto
+    alternativo em português."""
     axe = pytest.importorskip("axe_playwright_python.sync_playwright", reason="pip install axe-playwright-python")
-    page, errors, blocked = open_page(chromium, site, EVERY_PAGE[name])
+    page.evaluate(axe.Axe().axe_script)
+    violations = page.evaluate("axe.run({resultTypes: ['violations']}).then(r => r.violations)")
+    serious = {v["id"]: [n["target"] for n in v["nodes"][:3]] for v in violations if v["impact"] in SERIOUS}
+    assert not serious, serious
+    alts = page.evaluate("[...document.images].map(i => i.alt)")
+    assert all(alt and PLACEHOLDER not in alt for alt in alts), alts
+
+
+@pytest.mark.parametrize("name", REFERENCE)
+def test_every_reference_page_is_accessible(site, chromium, name):
+    """As páginas de referência e a do explorador (as dos notebooks: no teste de cima)."""
+    page, errors, blocked = open_page(chromium, site, f"{name}/")
     try:
-        page.evaluate(axe.Axe().axe_script)
-        violations = page.evaluate("axe.run({resultTypes: ['violations']}).then(r => r.violations)")
-        serious = {v["id"]: [n["target"] for n in v["nodes"][:3]] for v in violations if v["impact"] in SERIOUS}
-        assert not serious, serious
-        alts = page.evaluate("[...document.images].map(i => i.alt)")
-        assert all(alt and PLACEHOLDER not in alt for alt in alts), alts
+        assert_accessible(page)
         assert not errors and not blocked, (errors, blocked)
     finally:
         page.close()

@@ -61,6 +61,13 @@ def test_a_binary_that_differs_from_the_manifest_is_refused_by_name(tmp_path):
         webexport.read_assets(tmp_path)
 
 
+def test_a_starting_example_beyond_the_exported_ones_is_refused():
+    model, model_2d = vc.VAE(hidden_dim=4, latent_dim=3), vc.VAE(hidden_dim=4, latent_dim=2)
+    images, labels = np.zeros((150, 28, 28), np.uint8), np.arange(150) % 10
+    with pytest.raises(ValueError, match="EXPLORE_INDEX=10.*entre 0 e 9"):
+        webexport.explorer_assets(model, model_2d, images, labels, PARAMS | {"EXPLORE_INDEX": 10})
+
+
 def test_only_the_fully_connected_decoder_can_be_exported():
     with pytest.raises(ValueError, match="totalmente conectado.*ConvVAE"):
         webexport.decoder_arrays(vc.ConvVAE(latent_dim=2), "z2")

@@ -39,9 +39,9 @@ NOTEBOOK_TITLES = {
     "experimentos": "O laboratório: `experimentos`",
 }
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-# $$…$$ (em bloco) ou $…$ (no texto), sem pegar "\$" nem cifrões soltos
-FIGURE_CALL = re.compile(r"show_figure\(\s*\w+\s*,\s*[\"']([^\"']+)[\"']")
+FIGURE_CALL = re.compile(r"show_figure\(\s*\w+\s*,\s*[\"']([^\"']+)[\"']")  # o nome da figura de uma célula
 TABLE = re.compile(r"<table\b.*?</table>", re.S)
+# $$…$$ (em bloco) ou $…$ (no texto), sem pegar "\$" nem cifrões soltos
 MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\\\s])\$(?!\d)", re.S)
 
 

@@ -70,6 +70,11 @@ def explorer_assets(model, model_2d, images: np.ndarray, labels: np.ndarray, par
     μ com a mesma semente, a KL por dimensão e `LatentSpace`."""
     from sklearn.decomposition import PCA
 
+    if params["EXPLORE_INDEX"] >= EXAMPLES:
+        raise ValueError(
+            f"EXPLORE_INDEX={params['EXPLORE_INDEX']}: a página tem os {EXAMPLES} primeiros exemplos de cada "
+            f"dígito; use um exemplo de partida entre 0 e {EXAMPLES - 1} (ou aumente webexport.EXAMPLES)."
+        )
     x = mnist.to_model_input(torch.as_tensor(images))
     mu, logvar = vc.encode_dataset(model, x)
     pca = PCA(random_state=params["SEED"]).fit(mu.numpy())
