@@ -11,7 +11,7 @@ LAB := notebooks/experimentos.ipynb
 REPORTS := reports
 PARAMS ?=
 
-.PHONY: help setup data report avaliacao experiments classificador site docs test notebook bench bench-lab clean
+.PHONY: help setup data report avaliacao experiments classificador explorador site docs test notebook bench bench-lab clean
 
 help:  ## lista os alvos
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -52,6 +52,11 @@ experiments: setup data  ## executa o laboratório (tamanho latente, β, arquite
 classificador: setup data  ## treina de novo o classificador de dígitos (semente 42) em vae_tools/classificador.pt
 	$(BIN)/python -m vae_tools.classifier
 
+# O explorador ao vivo do site lê arquivos guardados em docs/site/explorador/ (o site se constrói sem
+# checkpoints); eles só mudam por este alvo, dos checkpoints que `make notebook` grava.
+explorador: setup data  ## exporta para o site os decodificadores e os dados do explorador (depois de make notebook)
+	OMP_NUM_THREADS=1 $(BIN)/python -m vae_tools.webexport $(CURDIR)/build/checkpoints-notebook
+
 site: setup  ## constrói o site do curso (MkDocs Material, sem rede) em build/site a partir dos notebooks guardados
 	$(BIN)/python -m vae_tools.publish site
 	$(BIN)/mkdocs build --strict
@@ -78,6 +83,7 @@ notebook: setup data  ## reexecuta os três notebooks pareados com os parâmetro
 		--execute --inplace --ExecutePreprocessor.timeout=-1 $(NOTEBOOK) $(EVALUATION)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 $(LAB)
 	$(BIN)/jupytext --sync $(NOTEBOOK) $(EVALUATION) $(LAB)
+	$(MAKE) explorador
 
 bench: setup data  ## mede época (clássico × projeto × piso) e o relatório inteiro (tempo e RSS)
 	$(BIN)/python benchmarks/bench_epoch.py

@@ -120,3 +120,34 @@ def test_site_sources_have_the_reference_pages_listed_in_the_menu_after_the_note
     nav = re.findall(r"^\s+- [^:]+: (\S+)$", (ROOT / "mkdocs.yml").read_text().split("\nnav:", 1)[1], re.M)
     expected = ["index.md", *(f"{name}.ipynb" for name in publish.NOTEBOOKS)]
     assert nav[: len(expected)] == expected and sorted(nav[len(expected) :]) == pages
+
+
+def test_web_copy_gives_every_figure_its_portuguese_alt_text_old_outputs_included():
+    from vae_tools.figures import FIGURE_DESCRIPTIONS
+
+    png = {"image/png": "iVBORw0KGgo=\n", "text/plain": "<Figure size 640x480 with 1 Axes>"}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell('show_figure(fig, "05_reconstrucoes", FIGURES_DIR)', outputs=[  # sem metadados
+            nbformat.v4.new_output("display_data", data=dict(png))]),
+        nbformat.v4.new_code_cell('show_figure(fig, "07_amostras", FIGURES_DIR)', outputs=[
+            nbformat.v4.new_output("display_data", data=dict(png), metadata={"image/png": {"alt": "Um <teste>."}})]),
+        nbformat.v4.new_code_cell("plt.imshow(x)", outputs=[nbformat.v4.new_output("display_data", data=dict(png))]),
+    ]  # fmt: skip
+    old, new, unknown = (cell.outputs[0].data for cell in publish.web_copy(nb).cells)
+    alt = html_module.escape(FIGURE_DESCRIPTIONS["05_reconstrucoes"])
+    assert old == {"text/html": f'<img alt="{alt}" src="data:image/png;base64,iVBORw0KGgo=">'}
+    assert new["text/html"].startswith('<img alt="Um &lt;teste&gt;."')
+    assert unknown == png, "sem descrição conhecida, a figura fica como está (e o teste do site a acusa)"
+
+
+def test_accessible_html_names_the_search_dialog_and_makes_code_and_tables_focusable_regions():
+    page = (
+        '<div class="md-search" data-md-component="search" role="dialog"><div class="highlight-ipynb hl-python">'
+        "<pre>x = 1</pre></div><table><tr><td>1</td></tr></table>"
+    )
+    fixed = publish.accessible_html(page)
+    assert 'role="dialog" aria-label="Busca no site"' in fixed
+    assert '<div class="highlight-ipynb hl-python" tabindex="0" role="region" aria-label="Código da célula">' in fixed
+    assert '<div class="rolavel" tabindex="0" role="region" aria-label="Tabela"><table>' in fixed
+    assert fixed.endswith("</table></div>")

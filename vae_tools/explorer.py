@@ -68,6 +68,11 @@ class LatentSpace:
         center, std = self.centers[mode], self.stds[mode]
         return np.stack([center - SPAN * std, center + SPAN * std], axis=1)
 
+    def sliders(self, mode: str) -> list[tuple[float, float, float]]:
+        """Mínimo, máximo e passo de cada controle como o painel os usa: faixa em 2 casas, 60 passos."""
+        rounded = [(round(float(low), 2), round(float(high), 2)) for low, high in self.ranges(mode)]
+        return [(low, high, round((high - low) / 60, 3)) for low, high in rounded]
+
     def labels(self, mode: str) -> list[str]:
         if mode == "pca":
             return [f"CP {i + 1}" for i in range(self.n)]
@@ -138,12 +143,11 @@ class LatentExplorer:
         start = self.start_index()
         self.z0 = self.mu[start]
         mode = self.mode.value
-        coords, ranges = self.space.coordinates(mode, self.z0), self.space.ranges(mode)
-        for slider, label, value, (low, high) in zip(self.sliders, self.space.labels(mode), coords, ranges):
-            low, high = round(float(low), 2), round(float(high), 2)
+        coords, ranges = self.space.coordinates(mode, self.z0), self.space.sliders(mode)
+        for slider, label, value, (low, high, step) in zip(self.sliders, self.space.labels(mode), coords, ranges):
             slider.min, slider.max = min(slider.min, low), max(slider.max, high)  # alarga antes de mover
             slider.value = float(np.clip(value, low, high))
-            slider.min, slider.max, slider.step = low, high, round((high - low) / 60, 3)
+            slider.min, slider.max, slider.step = low, high, step
             slider.description = label
         self._quiet = False
         self.original.value = to_png(self.images[start].reshape(vc.IMAGE_SIDE, vc.IMAGE_SIDE))

@@ -19,15 +19,82 @@ def image_grid(images: np.ndarray, ncols: int) -> np.ndarray:
     return grid[0].numpy()
 
 
-def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
-    """Mostra a figura no notebook e, se `folder` for dado, salva-a também como `folder/name.png`."""
-    import matplotlib.pyplot as plt
+# O texto alternativo (em português) de cada figura dos notebooks, pelo nome com que `show_figure` a salva: o
+# leitor de tela lê o que a figura mostra; a interpretação dos números fica no texto da página.
+FIGURE_DESCRIPTIONS = {
+    "01_exemplos_treino": "Dez imagens do conjunto de treino do MNIST, cada uma com o seu rótulo.",
+    "02_variancia_gradientes": "Histogramas da variância de cada coordenada do gradiente em relação a μ, pelo "
+    "truque da reparametrização, pelo estimador de escore e pelo escore com linha de base, em escala logarítmica.",
+    "03_curvas_aprendizado": "Curvas de aprendizado por época, no treino e na validação: a perda total, a "
+    "reconstrução e a KL, em nats por imagem.",
+    "04_progresso_treino": "Oito dígitos de validação e as suas reconstruções depois de várias épocas do treino, "
+    "uma linha por época.",
+    "05_reconstrucoes": "Dez imagens de teste (acima) e as suas reconstruções pelo VAE (abaixo).",
+    "06_erro_reconstrucao": "Barras da BCE média por dígito, divididas no piso de entropia e no erro de fato, e as "
+    "oito melhores e as oito piores reconstruções do teste pelo erro de fato.",
+    "07_amostras": "Quarenta e oito médias do decodificador para z sorteado da N(0, I) e, para os oito primeiros "
+    "z, a média ao lado de dois sorteios de Bernoulli dos pixels.",
+    "08_espaco_latente": "Dois gráficos de dispersão dos códigos μ das imagens de teste, um por t-SNE e outro nas "
+    "duas primeiras componentes principais, com uma cor e um marcador por dígito.",
+    "09_varredura_explorador": "Grade de dígitos decodificados: cada linha percorre um controle do explorador, da "
+    "média −3 à média +3 desvios-padrão, a partir do código de uma imagem de teste.",
+    "aval_01_qualidade_amostras": "À esquerda, imagens reais e médias decodificadas de z sorteado da mistura e do "
+    "prior; à direita, a fração lida pelo classificador com confiança de pelo menos 0,9 em cada faixa de "
+    "densidade da posterior agregada.",
+    "aval_02_kl_por_dimensao": "Barras da KL média de cada dimensão latente no teste, em ordem decrescente, com as "
+    "dimensões ativas destacadas.",
+    "aval_03_varredura_dimensoes": "Grade de dígitos decodificados ao varrer, uma por linha, as dimensões latentes "
+    "de mais KL e as de menos, nos quantis da N(0, 1).",
+    "aval_04_interpolacao": "Interpolação entre duas imagens de teste: uma linha no espaço latente e outra na "
+    "mistura dos pixels, com as mesmas pontas.",
+    "aval_05_variedade_2d": "À esquerda, a grade de dígitos decodificados pelo VAE com z de duas dimensões; à "
+    "direita, os códigos μ das imagens de teste nesse plano, com uma cor e um marcador por dígito.",
+    "lab_01_perda_por_dimensao": "Perda no treino e no teste e os seus dois termos, reconstrução e KL, em função "
+    "do número de dimensões latentes, em escala logarítmica.",
+    "lab_02_amostras_por_dimensao": "Amostras de z sorteado da N(0, I), uma linha por tamanho do espaço latente.",
+    "lab_03_taxa_distorcao": "Plano taxa × distorção no teste: um ponto por valor de β, ligados em ordem, com "
+    "retas de ELBO constante tracejadas.",
+    "lab_04_beta_imagens": "À esquerda, reconstruções de imagens de teste; à direita, amostras de z sorteado da "
+    "N(0, I) ao lado de imagens reais; uma linha por valor de β.",
+    "lab_05_arquiteturas": "Os mesmos dígitos de teste reconstruídos pelo modelo totalmente conectado e pelo "
+    "convolucional, com as originais.",
+    "lab_06_condicional_amostras": "Amostras do VAE condicional: uma linha por rótulo pedido, de 0 a 9.",
+    "lab_07_analogias": "Analogias do VAE condicional: o estilo de cada imagem de teste (linhas) decodificado com "
+    "cada rótulo (colunas).",
+    "lab_08_estilo_2d": "Grade de dígitos de um mesmo rótulo decodificados pelo VAE condicional com z de duas "
+    "dimensões, varrendo o plano do estilo.",
+    "lab_09_condicional_kl": "Barras da KL média por dimensão latente, do modelo sem rótulo e do condicional, "
+    "para cada tamanho de z.",
+    "lab_10_condicional_controles": "Grade de dígitos do explorador condicional: cada linha percorre um controle "
+    "de estilo, com o rótulo fixo.",
+    "lab_11_elbo_frechet": "Dispersão das execuções do laboratório: −ELBO de teste no eixo horizontal e distância "
+    "de Fréchet das amostras no vertical, uma cor por comparação.",
+}
 
+
+def figure_description(name: str) -> str:
+    """O texto alternativo da figura `name`; uma figura nova precisa da sua descrição em `FIGURE_DESCRIPTIONS`."""
+    if name not in FIGURE_DESCRIPTIONS:
+        raise ValueError(
+            f"A figura {name!r} não tem texto alternativo: acrescente a descrição dela em "
+            f"FIGURE_DESCRIPTIONS (vae_tools/figures.py)."
+        )
+    return FIGURE_DESCRIPTIONS[name]
+
+
+def show_figure(fig, name: str, folder: str | os.PathLike | None = None):
+    """Mostra a figura no notebook, com o texto alternativo de `FIGURE_DESCRIPTIONS` nos metadados da saída
+    (`alt`, que o site usa), e, se `folder` for dado, salva-a também como `folder/name.png`."""
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    alt = figure_description(name)
     decimal_comma(fig)
     if folder is not None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         fig.savefig(Path(folder) / f"{name}.png", dpi=110, bbox_inches="tight")
-    plt.show()
+    display(fig, metadata={"image/png": {"alt": alt}})
+    plt.close(fig)
 
 
 def br_number(value: float, decimals: int | None = 0) -> str:
@@ -92,12 +159,20 @@ def show_source(*objects):
     display(Code("\n\n".join(inspect.getsource(obj) for obj in objects), language="python"))
 
 
-def scatter_digits(ax, points: np.ndarray, labels: np.ndarray, size: float = 2):
-    """Pontos 2-D coloridos por dígito, com uma legenda discreta (uma cor por dígito, não uma barra contínua)."""
-    import matplotlib.pyplot as plt
+# Uma cor e um marcador por dígito: a paleta "tableau-colorblind10" do matplotlib (legível com daltonismo) e
+# marcadores diferentes, para que nenhum dígito dependa só da cor. O mapa 2-D do site usa os mesmos.
+DIGIT_COLORS = ("#006BA4", "#FF800E", "#ABABAB", "#595959", "#5F9ED1", "#C85200", "#898989", "#A2C8EC", "#FFBC79",
+                "#CFCFCF")  # fmt: skip
+DIGIT_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
 
-    colors = plt.cm.tab10(np.arange(10))
+
+def scatter_digits(ax, points: np.ndarray, labels: np.ndarray, size: float = 2):
+    """Pontos 2-D por dígito, cada um com a sua cor e o seu marcador (`DIGIT_COLORS`, `DIGIT_MARKERS`), com
+    uma legenda discreta (não uma barra contínua)."""
     for digit in range(10):
         chosen = labels == digit
-        ax.scatter(points[chosen, 0], points[chosen, 1], color=colors[digit], s=size, alpha=0.7, label=str(digit))
+        ax.scatter(
+            points[chosen, 0], points[chosen, 1], color=DIGIT_COLORS[digit], marker=DIGIT_MARKERS[digit], s=size,
+            alpha=0.7, label=str(digit), linewidths=0,
+        )  # fmt: skip
     ax.legend(title="dígito", markerscale=12 / max(size, 1), loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)

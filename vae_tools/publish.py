@@ -17,6 +17,7 @@ Uso: python -m vae_tools.publish site      (prepara build/site-src para o `mkdoc
 from __future__ import annotations
 
 import ast
+import html
 import re
 import shutil
 import sys
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from vae_tools.figures import figure_description
 
 REPO_ROOT = Path(__file__).resolve().parents[1]  # sem importar vae_tools.parameters (e o torch) para o site
 SITE_SOURCE = REPO_ROOT / "build" / "site-src"
@@ -36,6 +39,8 @@ NOTEBOOK_TITLES = {
     "experimentos": "O laboratório: `experimentos`",
 }
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+FIGURE_CALL = re.compile(r"show_figure\(\s*\w+\s*,\s*[\"']([^\"']+)[\"']")  # o nome da figura de uma célula
+TABLE = re.compile(r"<table\b.*?</table>", re.S)
 # $$…$$ (em bloco) ou $…$ (no texto), sem pegar "\$" nem cifrões soltos
 MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$|(?<![\\$])\$(?!\s)(.+?)(?<![\\\s])\$(?!\d)", re.S)
 
@@ -52,9 +57,24 @@ def to_mathml(text: str) -> str:
     return MATH.sub(replace, text)
 
 
+def figure_alt(cell, output) -> str | None:
+    """O texto alternativo de uma figura: o dos metadados da saída (`show_figure` o grava), ou, num notebook
+    executado antes disso, o da figura que a célula mostra (`show_figure(fig, "nome", …)`)."""
+    alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+    names = FIGURE_CALL.findall(cell.source)
+    return alt or (figure_description(names[0]) if len(names) == 1 else None)
+
+
+def with_alt(data: dict, alt: str) -> dict:
+    """A figura como `<img>` com o texto alternativo (o modelo "lab" do nbconvert não usa o `alt` dos
+    metadados e põe no lugar uma frase em inglês)."""
+    return {"text/html": f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data["image/png"].strip()}">'}
+
+
 def web_copy(nb):
-    """Cópia de um notebook executado para a web: equações em MathML (células e saídas Markdown) e
-    sem widgets (estado e visões; a representação em texto de cada um fica)."""
+    """Cópia de um notebook executado para a web: equações em MathML (células e saídas Markdown), cada
+    figura com o seu texto alternativo em português e sem widgets (estado e visões; a representação em
+    texto de cada um fica)."""
     nb = nbformat.from_dict(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
@@ -65,7 +85,26 @@ def web_copy(nb):
             data.pop(WIDGET_VIEW, None)
             if "text/markdown" in data:
                 data["text/markdown"] = to_mathml(data["text/markdown"])
+            if "image/png" in data and (alt := figure_alt(cell, output)):
+                output.data = with_alt(data, alt)
     return nb
+
+
+def accessible_html(page: str) -> str:
+    """Uma página do site construída, acessível pelo teclado e pelo leitor de tela (axe-core, regras
+    `scrollable-region-focusable` e `aria-dialog-name`): o diálogo da busca com nome; o código das células e
+    as tabelas, que podem rolar na horizontal, em regiões com nome que recebem o foco."""
+    page = page.replace('role="dialog">', 'role="dialog" aria-label="Busca no site">')
+    page = page.replace(
+        '<div class="highlight-ipynb hl-python">',
+        '<div class="highlight-ipynb hl-python" tabindex="0" role="region" aria-label="Código da célula">',
+    )
+    return TABLE.sub(r'<div class="rolavel" tabindex="0" role="region" aria-label="Tabela">\g<0></div>', page)
+
+
+def on_post_page(output: str, page, config) -> str:
+    """Gancho do MkDocs (mkdocs.yml: hooks): cada página passa por `accessible_html`."""
+    return accessible_html(output)
 
 
 def site_links(text: str, to_root: str = "") -> str:
@@ -90,11 +129,12 @@ def prepare_site(target: Path = SITE_SOURCE) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     (target / "docs").mkdir(parents=True)
     (target / "index.md").write_text(home_page((REPO_ROOT / "README.md").read_text()))
-    (target / "estilo.css").write_text("math { font-size: 1.2em; }\n")
+    shutil.copy2(SITE_PAGES / "estilo.css", target / "estilo.css")
     for figure in (REPO_ROOT / "docs").glob("*.png"):
         shutil.copy2(figure, target / "docs" / figure.name)
     for page in sorted(SITE_PAGES.glob("*.md")):
         (target / page.name).write_text(site_links(page.read_text(), "../../"))
+    shutil.copytree(SITE_PAGES / "explorador", target / "explorador")  # pesos, dados e script (make explorador)
     for name in NOTEBOOKS:
         nb = nbformat.read(REPO_ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
         nbformat.write(web_copy(nb), target / f"{name}.ipynb")
