@@ -49,26 +49,38 @@ FIGURE_DESCRIPTIONS = {
     "mistura dos pixels, com as mesmas pontas.",
     "aval_05_variedade_2d": "À esquerda, a grade de dígitos decodificados pelo VAE com z de duas dimensões; à "
     "direita, os códigos μ das imagens de teste nesse plano, com uma cor e um marcador por dígito.",
-    "lab_01_perda_por_dimensao": "Perda no treino e no teste e os seus dois termos, reconstrução e KL, em função "
+    "lab_01_curvas": "Três painéis de curvas de validação por época: os modelos de cada tamanho de z, os de cada "
+    "β e os de cada arquitetura (com o condicional e o autoencoder), em nats por imagem.",
+    "lab_02_perda_por_dimensao": "Perda no treino e no teste e os seus dois termos, reconstrução e KL, em função "
     "do número de dimensões latentes, em escala logarítmica.",
-    "lab_02_amostras_por_dimensao": "Amostras de z sorteado da N(0, I), uma linha por tamanho do espaço latente.",
-    "lab_03_taxa_distorcao": "Plano taxa × distorção no teste: um ponto por valor de β, ligados em ordem, com "
-    "retas de ELBO constante tracejadas.",
-    "lab_04_beta_imagens": "À esquerda, reconstruções de imagens de teste; à direita, amostras de z sorteado da "
-    "N(0, I) ao lado de imagens reais; uma linha por valor de β.",
-    "lab_05_arquiteturas": "Os mesmos dígitos de teste reconstruídos pelo modelo totalmente conectado e pelo "
+    "lab_03_amostras_por_dimensao": "Médias do decodificador para z sorteado da N(0, I), uma linha por tamanho do "
+    "espaço latente, com a distância de Fréchet de cada um.",
+    "lab_04_taxa_distorcao": "Plano taxa × distorção no teste: um ponto por valor de β, ligados em ordem, cada um "
+    "com um segmento vermelho da inclinação −β que a teoria prevê.",
+    "lab_05_beta_imagens": "À esquerda, reconstruções de imagens de teste; à direita, médias do decodificador para "
+    "z sorteado da N(0, I) ao lado de imagens reais; uma linha por valor de β.",
+    "lab_06_autoencoder": "Seis linhas de oito imagens: originais de teste, reconstruções do autoencoder e do VAE, "
+    "e imagens geradas pelo autoencoder com z da N(0, I) e de uma mistura ajustada, e pelo VAE com z da N(0, I).",
+    "lab_07_colapso": "Dois painéis por época: a taxa (KL) e as unidades ativas dos modelos com β = 784, com "
+    "aquecimento e com bits livres, com os valores finais da referência tracejados.",
+    "lab_08_colapso_amostras": "Médias do decodificador nos mesmos z da N(0, I): uma linha para a referência e uma "
+    "para cada modelo com β = 784 (sozinho, com aquecimento, com bits livres).",
+    "lab_09_pixelcnn": "Dois painéis por época, em MNIST binarizado: a taxa (KL) e as unidades ativas do modelo "
+    "totalmente conectado, do decodificador autorregressivo e dele com bits livres.",
+    "lab_10_pixelcnn_amostras": "Imagens geradas dos mesmos z da N(0, I): médias do modelo totalmente conectado e "
+    "sorteios pixel a pixel do decodificador autorregressivo, sem e com bits livres.",
+    "lab_11_arquiteturas": "Os mesmos dígitos de teste reconstruídos pelo modelo totalmente conectado e pelo "
     "convolucional, com as originais.",
-    "lab_06_condicional_amostras": "Amostras do VAE condicional: uma linha por rótulo pedido, de 0 a 9.",
-    "lab_07_analogias": "Analogias do VAE condicional: o estilo de cada imagem de teste (linhas) decodificado com "
+    "lab_12_condicional_amostras": "Médias do VAE condicional: uma linha por rótulo pedido, de 0 a 9, com a fração "
+    "lida como o rótulo e a distância de Fréchet de cada dígito à direita.",
+    "lab_13_analogias": "Analogias do VAE condicional: o estilo de cada imagem de teste (linhas) decodificado com "
     "cada rótulo (colunas).",
-    "lab_08_estilo_2d": "Grade de dígitos de um mesmo rótulo decodificados pelo VAE condicional com z de duas "
+    "lab_14_estilo_2d": "Grade de dígitos de um mesmo rótulo decodificados pelo VAE condicional com z de duas "
     "dimensões, varrendo o plano do estilo.",
-    "lab_09_condicional_kl": "Barras da KL média por dimensão latente, do modelo sem rótulo e do condicional, "
-    "para cada tamanho de z.",
-    "lab_10_condicional_controles": "Grade de dígitos do explorador condicional: cada linha percorre um controle "
+    "lab_15_condicional_controles": "Grade de dígitos do explorador condicional: cada linha percorre um controle "
     "de estilo, com o rótulo fixo.",
-    "lab_11_elbo_frechet": "Dispersão das execuções do laboratório: −ELBO de teste no eixo horizontal e distância "
-    "de Fréchet das amostras no vertical, uma cor por comparação.",
+    "lab_16_elbo_frechet": "Dois gráficos de dispersão das configurações distintas do laboratório, o segundo "
+    "ampliado: −ELBO de teste no eixo horizontal e distância de Fréchet no vertical.",
 }
 
 
