@@ -49,7 +49,7 @@ HIDDEN_DIM: int = 400  # neurônios da camada oculta
 LEARNING_RATE: float = 1e-3  # taxa de aprendizado do Adam
 SEED: int = 42  # semente de tudo"""
 
-SETUP = """\
+IMPORTS = """\
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -60,8 +60,9 @@ import vae_core as vc
 from vae_core import EVAL_BATCH_SIZE, VAE, TrainingDiverged, _labels, _per_image, batches, decode_latent, to_float
 from vae_core import training_loss  # auxiliares de vae_core que as suas funções podem usar
 from vae_tools import analysis, mnist
-from vae_tools.figures import br_number, image_grid, scatter_digits, show_figure
+from vae_tools.figures import br_number, image_grid, scatter_digits, show_figure"""
 
+DATA = """\
 torch.manual_seed(SEED)
 data = mnist.load_mnist(mnist.resolve_data_dir(), val_size=1000, train_size=TRAIN_SIZE, seed=SEED)
 train_x = mnist.flatten_images(data.train_x)  # uint8: cada lote vira float em [0, 1] no treino
@@ -282,7 +283,12 @@ def master_notebook() -> nbformat.NotebookNode:
     """O notebook mestre do otter: configuração, texto do capítulo, questões com soluções e testes."""
     raw, md, code = nbformat.v4.new_raw_cell, nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     by_name = {q.name: q for q in QUESTIONS}
-    cells = [raw(ASSIGNMENT_CONFIG), md(INTRO.replace("{TRAIN_SIZE}", "5.000")), code(PARAMETERS), code(SETUP)]
+    cells = [
+        raw(ASSIGNMENT_CONFIG),
+        md(INTRO.replace("{TRAIN_SIZE}", "5.000")),
+        code(PARAMETERS),
+        code(IMPORTS + "\n\n" + DATA),
+    ]
     cells[2].metadata["tags"] = ["parameters"]
     for heading, names in LAYOUT:
         cells.append(md(chapter_section(heading)))

@@ -26,12 +26,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
+
 from vae_tools import exercises, mnist
 from vae_tools.figures import br_number
 
 WALL_SECONDS = 120  # tempo de relógio de uma submissão (a solução leva cerca de 30 s nesta máquina)
 CPU_SECONDS = 240  # tempo de CPU de todos os processos da submissão juntos, por processo
 MEMORY_BYTES = 6 * 2**30  # espaço de endereços por processo (o torch só importa com 4 GiB ou mais)
+MAX_NOTEBOOK_BYTES = 50 * 2**20  # um notebook entregue maior que isso nem é aberto
 OUTPUT = exercises.ROOT / "build" / "correcao"
 
 
@@ -102,6 +105,7 @@ def grade_submission(notebook: Path, autograder: Path, wall: float = WALL_SECOND
     start = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="correcao-"))
     try:
+        unreadable(notebook)
         os.chmod(workdir, 0o777)  # o usuário 65534 do sandbox grava aqui
         (workdir / "saida").mkdir(mode=0o777)
         shutil.copyfile(autograder, workdir / "autograder.zip")
@@ -117,13 +121,23 @@ def grade_submission(notebook: Path, autograder: Path, wall: float = WALL_SECOND
         else:
             read_results(grade, json.loads(results.read_text()))
     except (OSError, ValueError) as error:
-        grade.reason = f"resultado ilegível ({type(error).__name__}: {error})"
+        grade.reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if grade.reason:
         grade.points = dict.fromkeys(grade.points or [q.name for q in exercises.QUESTIONS], 0.0)
     grade.seconds = time.perf_counter() - start
     return grade
+
+
+def unreadable(notebook: Path):
+    """Recusa, antes de rodar qualquer coisa, o que nem é um notebook (só o JSON é lido, nada é executado)."""
+    if notebook.stat().st_size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(f"o notebook tem mais de {MAX_NOTEBOOK_BYTES // 2**20} MiB")
+    try:
+        nbformat.read(notebook, as_version=4)
+    except Exception as error:  # JSON inválido, formato de notebook inválido, codificação…
+        raise ValueError(f"o arquivo não é um notebook legível ({type(error).__name__})") from None
 
 
 def failure_reason(log: str, memory: int) -> str:
