@@ -9,7 +9,6 @@ import textwrap
 
 import pytest
 
-import vae_core as vc
 from vae_tools import exercises
 
 QUESTIONS = {q.name: q for q in exercises.QUESTIONS}
@@ -109,7 +108,8 @@ def test_the_student_version_has_no_solution_and_no_hidden_test(exercises_dist):
         assert body not in code, f"a solução de {q.function} vazou para a versão do aluno"
         assert all(check.__name__ in tests for check in q.public)
         assert not any(check.__name__ in tests for check in q.hidden), f"teste oculto de {q.name} na versão do aluno"
-    assert [p.name for p in exercises.STUDENT_NOTEBOOK.parent.iterdir()] == [exercises.STUDENT_NOTEBOOK.name]
+    shipped = [p.name for p in exercises.STUDENT_NOTEBOOK.parent.iterdir() if not p.name.startswith(".")]
+    assert shipped == [exercises.STUDENT_NOTEBOOK.name]  # nem o autograder nem o mestre na pasta do aluno
     assert (exercises_dist / "autograder" / "autograder.zip").is_file()
 
 

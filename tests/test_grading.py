@@ -17,7 +17,7 @@ from vae_tools import exercises, grading
 
 pytestmark = pytest.mark.skipif(
     shutil.which("bwrap") is None,
-    reason="bubblewrap (bwrap) ausente: instale com `apt-get install -y bubblewrap`; sem ele o corretor se recusa a rodar",
+    reason="bubblewrap (bwrap) ausente: instale com `apt-get install -y bubblewrap` (sem ele o corretor se recusa)",
 )
 
 
@@ -104,6 +104,7 @@ def test_a_batch_grades_each_submission_on_its_own(exercises_dist, tmp_path, can
     assert ana.total == 0 and ana.reason == "o arquivo não é um notebook legível (NotJSONError)"
     assert bruno.reason == "" and bruno.points == {"q1": 2, "q2": 2, "q3": 2, "q4": 2, "q5": 2, "q6": 0}
     assert any("sample_images` levantou" in m and "Read-only" in m for m in bruno.messages["q6"])
+    assert bruno.flags == ["results", "/tmp", "os.remove"]  # para o instrutor ler
     rows = list(csv.DictReader(open(tmp_path / "saida" / "notas.csv")))
     assert [(r["aluno"], r["total"], r["q6"]) for r in rows] == [("ana", "0", "0"), ("bruno", "10", "0")]
     feedback = (tmp_path / "saida" / "devolutivas" / "bruno.md").read_text()

@@ -35,6 +35,9 @@ WALL_SECONDS = 120  # tempo de relógio de uma submissão (a solução leva cerc
 CPU_SECONDS = 240  # tempo de CPU de todos os processos da submissão juntos, por processo
 MEMORY_BYTES = 6 * 2**30  # espaço de endereços por processo (o torch só importa com 4 GiB ou mais)
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # um notebook entregue maior que isso nem é aberto
+# trechos de que uma solução honesta não precisa: nas células que o aluno escreveu, o boletim os aponta para leitura
+SUSPICIOUS = ("otter", "exercise_checks", "results", "/tmp", "autograder", "__globals__", "subprocess", "os.remove",
+              "shutil", "atexit", "builtins", "signal")  # fmt: skip
 OUTPUT = exercises.ROOT / "build" / "correcao"
 
 
@@ -51,6 +54,7 @@ class Grade:
     messages: dict[str, list[str]] = field(default_factory=dict)
     reason: str = ""
     seconds: float = 0.0
+    flags: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -106,6 +110,7 @@ def grade_submission(notebook: Path, autograder: Path, wall: float = WALL_SECOND
     workdir = Path(tempfile.mkdtemp(prefix="correcao-"))
     try:
         unreadable(notebook)
+        grade.flags = suspicious(notebook)
         os.chmod(workdir, 0o777)  # o usuário 65534 do sandbox grava aqui
         (workdir / "saida").mkdir(mode=0o777)
         shutil.copyfile(autograder, workdir / "autograder.zip")
@@ -138,6 +143,16 @@ def unreadable(notebook: Path):
         nbformat.read(notebook, as_version=4)
     except Exception as error:  # JSON inválido, formato de notebook inválido, codificação…
         raise ValueError(f"o arquivo não é um notebook legível ({type(error).__name__})") from None
+
+
+def suspicious(notebook: Path) -> list[str]:
+    """Os trechos de `SUSPICIOUS` nas células de código que não vieram assim na versão do aluno. A nota não muda:
+    o otter roda os testes no kernel do aluno, e uma submissão que mexe nos testes ou no corretor de propósito só
+    é pega lendo o código; o boletim diz o que ler."""
+    given = {cell.source for cell in nbformat.read(exercises.STUDENT_NOTEBOOK, as_version=4).cells}
+    cells = nbformat.read(notebook, as_version=4).cells
+    written = [cell.source for cell in cells if cell.cell_type == "code" and cell.source not in given]
+    return [token for token in SUSPICIOUS if any(token in source for source in written)]
 
 
 def failure_reason(log: str, memory: int) -> str:
@@ -207,11 +222,11 @@ def write_gradebook(grades: list[Grade], path: Path):
     names = [q.name for q in exercises.QUESTIONS]
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["aluno", *names, "total", "maximo", "motivo"])
+        writer.writerow(["aluno", *names, "total", "maximo", "motivo", "revisar"])
         maximum = sum(q.points for q in exercises.QUESTIONS)
         for g in grades:
             writer.writerow([g.student, *(br_number(g.points.get(n, 0.0), None) for n in names),
-                             br_number(g.total, None), maximum, g.reason])  # fmt: skip
+                             br_number(g.total, None), maximum, g.reason, " ".join(g.flags)])  # fmt: skip
 
 
 def main(argv=None):
