@@ -36,7 +36,7 @@ def main():
     submissions = {
         "solucao": (
             exercises.AUTOGRADER.parent / f"{exercises.NAME}.ipynb",
-            sum(q.points for q in exercises.QUESTIONS),
+            exercises.TOTAL_POINTS,
         ),
         "em_branco": (exercises.STUDENT_NOTEBOOK, 0),
     }

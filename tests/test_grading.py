@@ -33,7 +33,6 @@ def canary():
 
 def sandboxed(folder, code: str, wall: float = 60, memory: int = grading.MEMORY_BYTES):
     folder.mkdir(exist_ok=True)
-    os.chmod(folder, 0o777)
     command = grading.sandbox(folder, [sys.executable, "-c", code], memory)
     return grading.run_limited(command, grading.child_env(folder), wall)
 
@@ -115,9 +114,11 @@ def test_a_batch_grades_each_submission_on_its_own(exercises_dist, tmp_path, can
 def test_results_are_checked_against_the_exercises():
     grade = grading.Grade("x")
     forged = {"tests": [{"name": "q1", "score": 99}, {"name": "q7", "score": 5}, {"name": "q2", "score": -3}]}
-    grading.read_results(grade, forged)
+    grading.read_results(grade, json.dumps(forged))
     assert grade.points == {"q1": 2, "q2": 0, "q3": 0, "q4": 0, "q5": 0, "q6": 0}
     assert grade.messages["q3"] == ["o exercício não foi corrigido (resultado ausente)"]
+    with pytest.raises(ValueError, match="ilegível"):
+        grading.read_results(grade, "[1, 2")
 
 
 def test_a_missing_folder_or_autograder_is_explained(tmp_path):

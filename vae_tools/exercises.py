@@ -21,8 +21,8 @@ import nbformat
 
 import vae_core as vc
 from vae_tools import exercise_checks as checks
+from vae_tools.parameters import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "notebooks" / "vae_mnist.py"
 NAME = "vae_mnist_exercicios"
 STUDENT_NOTEBOOK = ROOT / "exercicios" / f"{NAME}.ipynb"  # o que se distribui aos alunos (no repositório)
@@ -206,9 +206,11 @@ QUESTIONS = (
     ),
 )
 
-# a seção do capítulo (o seu primeiro texto) que vem antes de cada bloco; None: um texto próprio
+TOTAL_POINTS = sum(q.points for q in QUESTIONS)
+
+# cada seção do capítulo (o seu primeiro texto) e os exercícios que vêm depois dela
 LAYOUT = (
-    ("## 2.", None),
+    ("## 2.", ()),
     ("## 3.", ("q1",)),
     ("## 4.", ("q2", "q3")),
     ("## 5.", ("q4",)),
@@ -220,9 +222,9 @@ INTRO = f"""# Exercícios: o VAE no MNIST
 
 Esta é a versão de exercícios do capítulo `vae_mnist`: o texto é o dele, e as peças principais do VAE são suas.
 Escreva o código no lugar de cada `...` e rode a célula `grader.check("q…")` logo abaixo: os testes públicos dizem
-o que está errado e por quê. Na correção rodam também testes ocultos ({sum(q.points for q in QUESTIONS)} testes de
-1 ponto, {len(QUESTIONS)} exercícios). O resto do notebook roda sobre o seu código: as figuras são resultados seus
-(um treino curto, em {{TRAIN_SIZE}} imagens).
+o que está errado e por quê. Na correção rodam também testes ocultos ({TOTAL_POINTS} testes de 1 ponto em
+{len(QUESTIONS)} exercícios). O resto do notebook roda sobre o seu código: as figuras são resultados seus (um treino
+curto, num subconjunto das imagens de treino).
 
 Não mude os nomes nem as assinaturas das funções. Entregue este arquivo `.ipynb`."""
 
@@ -249,7 +251,7 @@ def solution_source(function) -> str:
     return "\n".join([*lines[:start], "    # BEGIN SOLUTION", *lines[start:], "    # END SOLUTION"])
 
 
-def test_source(check, hidden: bool) -> str:
+def otter_test_source(check, hidden: bool) -> str:
     """Uma célula de teste do otter: chama a verificação com a função do aluno (o argumento tem o nome dela)."""
     argument = next(iter(inspect.signature(check).parameters))
     config = '""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n' if hidden else ""
@@ -274,7 +276,9 @@ def question_cells(q: Question) -> list:
     raw, md, code = nbformat.v4.new_raw_cell, nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     cells = [raw(f"# BEGIN QUESTION\nname: {q.name}\npoints: {q.points}"), md(q.prompt), raw("# BEGIN SOLUTION")]
     cells += [code(solution_source(q.solution)), raw("# END SOLUTION"), raw("# BEGIN TESTS")]
-    cells += [code(test_source(c, False)) for c in q.public] + [code(test_source(c, True)) for c in q.hidden]
+    cells += [
+        code(otter_test_source(c, hidden)) for tests, hidden in ((q.public, False), (q.hidden, True)) for c in tests
+    ]
     cells += [raw("# END TESTS"), raw("# END QUESTION")]
     return cells + ([code(q.after)] if q.after else [])
 
@@ -283,16 +287,11 @@ def master_notebook() -> nbformat.NotebookNode:
     """O notebook mestre do otter: configuração, texto do capítulo, questões com soluções e testes."""
     raw, md, code = nbformat.v4.new_raw_cell, nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
     by_name = {q.name: q for q in QUESTIONS}
-    cells = [
-        raw(ASSIGNMENT_CONFIG),
-        md(INTRO.replace("{TRAIN_SIZE}", "5.000")),
-        code(PARAMETERS),
-        code(IMPORTS + "\n\n" + DATA),
-    ]
+    cells = [raw(ASSIGNMENT_CONFIG), md(INTRO), code(PARAMETERS), code(IMPORTS + "\n\n" + DATA)]
     cells[2].metadata["tags"] = ["parameters"]
     for heading, names in LAYOUT:
         cells.append(md(chapter_section(heading)))
-        for name in names or ():
+        for name in names:
             cells += question_cells(by_name[name])
     cells += [md(LATENT), code(LATENT_CODE)]
     nb = nbformat.v4.new_notebook(cells=cells)

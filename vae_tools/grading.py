@@ -111,8 +111,7 @@ def grade_submission(notebook: Path, autograder: Path, wall: float = WALL_SECOND
     try:
         unreadable(notebook)
         grade.flags = suspicious(notebook)
-        os.chmod(workdir, 0o777)  # o usuário 65534 do sandbox grava aqui
-        (workdir / "saida").mkdir(mode=0o777)
+        (workdir / "saida").mkdir()  # o sandbox vê o dono desta pasta como o seu usuário 65534
         shutil.copyfile(autograder, workdir / "autograder.zip")
         shutil.copyfile(notebook, workdir / f"{exercises.NAME}.ipynb")
         command = [sys.executable, "-m", "otter", "run", "-a", "autograder.zip", "-o", "saida", "--no-logo"]
@@ -124,8 +123,8 @@ def grade_submission(notebook: Path, autograder: Path, wall: float = WALL_SECOND
         elif code != 0 or not results.is_file():
             grade.reason = failure_reason(log, memory)
         else:
-            read_results(grade, json.loads(results.read_text()))
-    except (OSError, ValueError) as error:
+            read_results(grade, results.read_text())
+    except (OSError, ValueError) as error:  # ValueError: as recusas de `unreadable` e `read_results`
         grade.reason = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -165,10 +164,13 @@ def failure_reason(log: str, memory: int) -> str:
     return f"a correção falhou antes de dar nota: {last[0][:300]}"
 
 
-def read_results(grade: Grade, results: dict):
+def read_results(grade: Grade, text: str):
     """Os pontos por exercício do `results.json` do otter, conferidos contra os exercícios e os pontos do
     autograder: um exercício que falta vale zero, pontos nunca passam do máximo, nomes estranhos são ignorados."""
-    by_name = {test.get("name"): test for test in results.get("tests", [])}
+    try:
+        by_name = {test.get("name"): test for test in json.loads(text).get("tests", [])}
+    except (ValueError, AttributeError, TypeError):
+        raise ValueError("o resultado da correção está ilegível (a submissão o estragou?)") from None
     for q in exercises.QUESTIONS:
         test = by_name.get(q.name)
         if test is None:
@@ -189,8 +191,8 @@ def failure_messages(output: str) -> list[str]:
 
 def feedback(grade: Grade) -> str:
     """A devolutiva de um aluno, em Markdown."""
-    maximum = sum(q.points for q in exercises.QUESTIONS)
-    lines = [f"# Devolutiva: {grade.student}", "", f"**Nota: {br_number(grade.total, None)} de {maximum}**", ""]
+    total = f"**Nota: {br_number(grade.total, None)} de {exercises.TOTAL_POINTS}**"
+    lines = [f"# Devolutiva: {grade.student}", "", total, ""]
     if grade.reason:
         lines += [f"A correção não rodou até o fim: {grade.reason}. Nota zero em todos os exercícios.", ""]
     for q in exercises.QUESTIONS:
@@ -223,10 +225,9 @@ def write_gradebook(grades: list[Grade], path: Path):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["aluno", *names, "total", "maximo", "motivo", "revisar"])
-        maximum = sum(q.points for q in exercises.QUESTIONS)
         for g in grades:
-            writer.writerow([g.student, *(br_number(g.points.get(n, 0.0), None) for n in names),
-                             br_number(g.total, None), maximum, g.reason, " ".join(g.flags)])  # fmt: skip
+            points = [br_number(g.points.get(n, 0.0), None) for n in names] + [br_number(g.total, None)]
+            writer.writerow([g.student, *points, exercises.TOTAL_POINTS, g.reason, " ".join(g.flags)])
 
 
 def main(argv=None):
