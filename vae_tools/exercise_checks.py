@@ -27,7 +27,7 @@ def _call(fn, name: str, *args):
         raise AssertionError(f"`{name}` não está definida no notebook: escreva-a na célula do exercício.")
     try:
         out = fn(*args)
-    except Exception as error:  # o código do aluno pode falhar de qualquer jeito
+    except (Exception, SystemExit) as error:  # o código do aluno pode falhar de qualquer jeito, até com exit()
         raise AssertionError(f"`{name}` levantou {type(error).__name__}: {error}") from None
     if out is None or out is Ellipsis:
         raise AssertionError(f"`{name}` devolveu None: a função ainda não foi escrita (troque o `...` pelo código).")

@@ -226,7 +226,8 @@ o que está errado e por quê. Na correção rodam também testes ocultos ({TOTA
 {len(QUESTIONS)} exercícios). O resto do notebook roda sobre o seu código: as figuras são resultados seus (um treino
 curto, num subconjunto das imagens de treino).
 
-Não mude os nomes nem as assinaturas das funções. Entregue este arquivo `.ipynb`."""
+Não mude os nomes nem as assinaturas das funções, nem o nome deste arquivo enquanto trabalha (as células
+`grader.check` o leem). Entregue este arquivo `.ipynb`."""
 
 LATENT = """## 10. O espaço latente
 

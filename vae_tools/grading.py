@@ -79,6 +79,14 @@ def sandbox(workdir: Path, command: list[str], memory: int = MEMORY_BYTES, cpu: 
     ]  # fmt: skip
 
 
+def check_sandbox():
+    """Confere que o bubblewrap roda aqui (ele existe e o sistema permite os seus namespaces); senão, explica."""
+    with tempfile.TemporaryDirectory() as folder:
+        code, log = run_limited(sandbox(Path(folder), ["true"]), child_env(Path(folder)), 30)
+    if code != 0:
+        raise GradingSetupError(f"o bubblewrap não consegue isolar as submissões nesta máquina: {log.strip()[:300]}")
+
+
 def run_limited(command: list[str], env: dict, wall: float) -> tuple[int | None, str]:
     """Roda `command` no seu grupo de processos; passado `wall` segundos, mata o grupo inteiro. Devolve o código de
     saída (None se estourou o tempo) e a saída (stdout e stderr juntos, no máximo os últimos 20.000 caracteres)."""
@@ -210,6 +218,7 @@ def grade_folder(folder: Path, output: Path = OUTPUT, autograder: Path = exercis
         raise GradingSetupError(f"Nenhum notebook (.ipynb) em {folder}: SUBMISSOES deve ser a pasta das entregas.")
     if not Path(autograder).is_file():
         raise GradingSetupError(f"Autograder não encontrado em {autograder}: rode `make exercicios` antes.")
+    check_sandbox()
     (output / "devolutivas").mkdir(parents=True, exist_ok=True)
     grades = []
     for notebook in notebooks:
