@@ -10,8 +10,11 @@ EVALUATION := notebooks/avaliacao.ipynb
 LAB := notebooks/experimentos.ipynb
 REPORTS := reports
 PARAMS ?=
+SUBMISSOES ?=
+SAIDA ?= build/correcao
 
-.PHONY: help setup data report avaliacao experiments classificador explorador site docs test notebook bench bench-lab clean
+.PHONY: help setup data report avaliacao experiments classificador explorador site docs test notebook bench bench-lab \
+	clean exercicios corrigir bench-correcao
 
 help:  ## lista os alvos
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -91,6 +94,16 @@ bench: setup data  ## mede época (clássico × projeto × piso) e o relatório 
 
 bench-lab: setup data  ## mede o laboratório: tudo treinado (contra a soma das épocas) e tudo dos checkpoints
 	$(BIN)/python benchmarks/bench_lab.py
+
+exercicios: setup  ## gera a versão do aluno (exercicios/) e o autograder (build/exercicios/, não distribua)
+	$(BIN)/python -m vae_tools.exercises
+
+corrigir: exercicios data  ## corrige SUBMISSOES=pasta de .ipynb em $(SAIDA)/notas.csv e $(SAIDA)/devolutivas/
+	@test -n "$(SUBMISSOES)" || { echo "Uso: make corrigir SUBMISSOES=pasta_com_os_notebooks"; exit 2; }
+	$(BIN)/python -m vae_tools.grading $(SUBMISSOES) --saida $(SAIDA)
+
+bench-correcao: exercicios data  ## mede a correção de uma submissão (meta: até 60 s)
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean:  ## apaga relatórios, o site construído e caches (mantém .venv, data/ e checkpoints/)
 	rm -rf $(REPORTS) build .cache .pytest_cache tests/__pycache__ __pycache__ vae_tools/__pycache__

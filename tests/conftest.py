@@ -142,3 +142,13 @@ def run_tiny(folder, x=None, progress=False, **changes):
 def tiny_run(tmp_path):
     """`run_tiny` com os checkpoints numa pasta temporária do teste."""
     return lambda **changes: run_tiny(changes.pop("folder", tmp_path / "ck"), **changes)
+
+
+@pytest.fixture(scope="session")
+def exercises_dist(tmp_path_factory):
+    """Os exercícios gerados uma vez por sessão numa pasta temporária: `dist/student` (a versão do aluno) e
+    `dist/autograder` (a com soluções e o autograder.zip), sem tocar em exercicios/ nem em build/."""
+    from vae_tools import exercises
+
+    folder = tmp_path_factory.mktemp("exercicios")
+    return exercises.generate(folder / "build", folder / "aluno.ipynb")
