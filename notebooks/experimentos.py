@@ -150,6 +150,7 @@ train_wall = time.perf_counter() - train_start
 classifier, classifier_info = digits.load_classifier(device)
 reference = quality.make_reference(classifier, test_x[:QUALITY_SAMPLES], test_y[:QUALITY_SAMPLES])
 real_scores = quality.measure_images(classifier, main.val_x[:QUALITY_SAMPLES], reference)
+anchor_column = f"Fréchet (reais: {br_number(real_scores['frechet_distance'], 1)})"  # a âncora de cada tabela
 lab.measure_all(runs, groups, splits, classifier, reference, P)  # ou lê as medidas guardadas com o checkpoint
 trained_now = [run for run in runs.values() if run.plan.action is not Action.REUSE]
 print(
@@ -208,7 +209,7 @@ sticks = lab.yardsticks(runs, groups["sementes"])
 display(
     Markdown(
         markdown_table(
-            ["semente", "−ELBO teste", "BCE", "KL", "ativas", "Fréchet", "execução (checkpoint)"],
+            ["semente", "−ELBO teste", "BCE", "KL", "ativas", anchor_column, "execução (checkpoint)"],
             [
                 [
                     seed,
@@ -251,7 +252,7 @@ latent, sizes, m = lab.compare(runs, groups["latente"], "LATENT_DIM")
 display(
     Markdown(
         markdown_table(
-            ["z", "−ELBO teste", "BCE", "KL", "teste − treino", "ativas", f"limite k={IWAE_K} − ELBO", "Fréchet"],
+            ["z", "−ELBO teste", "BCE", "KL", "teste − treino", "ativas", f"limite k={IWAE_K} − ELBO", anchor_column],
             [
                 [
                     z,
@@ -336,7 +337,15 @@ beta_runs, betas, b = lab.compare(runs, groups["beta"], "BETA")
 display(
     Markdown(
         markdown_table(
-            ["β", "−ELBO teste", "distorção D (BCE)", "taxa R (KL)", "ativas", f"limite k={IWAE_K} − ELBO", "Fréchet"],
+            [
+                "β",
+                "−ELBO teste",
+                "distorção D (BCE)",
+                "taxa R (KL)",
+                "ativas",
+                f"limite k={IWAE_K} − ELBO",
+                anchor_column,
+            ],
             [
                 [
                     br_number(beta, None),
@@ -638,7 +647,7 @@ display(
                 "BCE",
                 "KL",
                 "ativas",
-                "Fréchet",
+                anchor_column,
             ],
             [
                 [arch, br_number(a["parameters"][0]), br_number(a["seconds_per_epoch"].mean(), 2)]
@@ -716,7 +725,7 @@ cond_run, cond_model = cond_runs[0], cond_runs[0].model
 display(
     Markdown(
         markdown_table(
-            ["z", "modelo", "−ELBO teste", "BCE", "KL", "ativas", "acerto condicional", "Fréchet"],
+            ["z", "modelo", "−ELBO teste", "BCE", "KL", "ativas", "acerto condicional", anchor_column],
             [
                 [
                     run.params["LATENT_DIM"],

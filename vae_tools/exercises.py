@@ -179,7 +179,7 @@ QUESTIONS = (
         "**Exercício 4 — uma época de treino.** Escreva `train_epoch(model, optimizer, x, batch_size, generator)`: "
         "percorra `x` em lotes numa ordem sorteada com `generator`, minimize `training_loss(bce, kl, beta)` com a "
         "sua `loss_terms` e devolva as médias por imagem de `loss`, `bce` e `kl` (`_per_image` faz a conta; "
-        "`to_float` converte os pixels). Os argumentos `binarize` e `y` podem ficar sem uso.",
+        "`to_float` converte os pixels). Os argumentos `binarize`, `y` e `free_bits` podem ficar sem uso.",
         (checks.train_epoch_means,),
         (checks.train_epoch_learns,),
         TRAINING,
