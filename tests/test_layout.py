@@ -24,7 +24,7 @@ def project_imports(path: Path) -> set[str]:
 
 def test_vae_core_is_short_opens_with_the_model_and_imports_no_project_module():
     source = MODULES["vae_core"].read_text()
-    assert len(source.splitlines()) <= 350
+    assert len(source.splitlines()) <= 450  # o clássico e a família do laboratório (conv, cvae, ae, pixelcnn)
     definitions = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef | ast.FunctionDef)]
     assert definitions[0].name == "VAE"
     assert project_imports(MODULES["vae_core"]) == set()
