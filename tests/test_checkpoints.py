@@ -471,7 +471,7 @@ def test_cures_of_the_collapse_enter_the_name_only_when_on():
     assert "FREE_BITS" not in plain and "WARMUP" not in plain  # os checkpoints de antes delas continuam valendo
     assert plain == checkpoints.run_config(TINY | {"FREE_BITS": 0.0, "WARMUP": 0})
     cured = checkpoints.run_config(TINY | {"FREE_BITS": 0.5, "WARMUP": 2})
-    assert checkpoints.run_name(cured, 3) == checkpoints.run_name(plain, "") .rstrip("-e") + "-fb0.5-warm2-e3"
+    assert checkpoints.run_name(cured, 3) == checkpoints.run_name(plain, "").rstrip("-e") + "-fb0.5-warm2-e3"
 
 
 def test_explicit_path_trained_with_free_bits_is_refused_without_them(tiny_run, tmp_path):
