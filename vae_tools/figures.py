@@ -49,6 +49,14 @@ FIGURE_DESCRIPTIONS = {
     "mistura dos pixels, com as mesmas pontas.",
     "aval_05_variedade_2d": "À esquerda, a grade de dígitos decodificados pelo VAE com z de duas dimensões; à "
     "direita, os códigos μ das imagens de teste nesse plano, com uma cor e um marcador por dígito.",
+    "curvas_aprendizado": "Exercícios: curvas do treino curto, por época, da perda total, da reconstrução e da "
+    "KL, em nats por imagem.",
+    "reconstrucoes": "Exercícios: dez imagens de teste (acima) e as suas reconstruções pelo VAE treinado com o "
+    "código do aluno (abaixo).",
+    "amostras": "Exercícios: médias do decodificador para z sorteado da N(0, I) e, ao lado, sorteios de Bernoulli "
+    "dos pixels das primeiras.",
+    "espaco_latente": "Exercícios: os códigos μ das imagens de teste nas duas primeiras componentes principais, "
+    "com uma cor e um marcador por dígito.",
     "lab_01_curvas": "Três painéis de curvas de validação por época: os modelos de cada tamanho de z, os de cada "
     "β e os de cada arquitetura (com o condicional e o autoencoder), em nats por imagem.",
     "lab_02_perda_por_dimensao": "Perda no treino e no teste e os seus dois termos, reconstrução e KL, em função "
