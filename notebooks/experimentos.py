@@ -549,7 +549,7 @@ warm_text = {
 }[warm.collapsed]
 free_text = {
     True: " Nem os bits livres salvam o código: {free.kl:.2f} nats ({free.active} ativas).",
-    False: " Os bits livres mantêm o código vivo: {free.kl:.2f} nats ({free.active} ativas), perto dos {floor:.0f} nats que eles deixam sem custo ({free_bits:g} por dimensão).",
+    False: " Os bits livres mantêm o código vivo: {free.kl:.2f} nats ({free.active} ativas), porque abaixo de {free_bits:g} nats por dimensão a KL não custa nada, e o codificador usa essa folga.",
 }[free.collapsed]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -560,7 +560,6 @@ say(
     warm=warm,
     free=free,
     free_bits=FREE_BITS,
-    floor=FREE_BITS * BETA_LATENT_DIM,
 )
 
 # %% [markdown]
@@ -609,9 +608,10 @@ pixel_text = {
     False: "Com o decodificador autorregressivo, a taxa de teste cai para {pixel.kl:.2f} nats ({pixel.active} ativas), contra {plain.kl:.2f} do `mlp` nos mesmos dados, com −ELBO {pixel_loss:.2f} contra {plain_loss:.2f}: os vizinhos fazem boa parte do trabalho do código.",
 }[pixel.collapsed]
 cure_text = {
-    True: " Os bits livres não o trazem de volta: {free.kl:.2f} nats ({free.active} ativas).",
-    False: " Com bits livres, o código volta a ser usado: {free.kl:.2f} nats ({free.active} ativas), com −ELBO {free_loss:.2f}.",
-}[pixel_free.collapsed]
+    Compared.BETTER: " Com bits livres, a taxa sobe para {free.kl:.2f} nats ({free.active} ativas), e o −ELBO vai de {pixel_loss:.2f} para {free_loss:.2f}: nestas {epochs} épocas, usar mais o código custou nats ao objetivo.",
+    Compared.TIE: " Os bits livres não mudam a taxa além do limiar: {free.kl:.2f} nats ({free.active} ativas), com −ELBO {free_loss:.2f}.",
+    Compared.WORSE: " Com bits livres, a taxa cai para {free.kl:.2f} nats ({free.active} ativas), com −ELBO {free_loss:.2f}.",
+}[findings.versus(pixel_free.kl, pixel.kl, sticks["test_kl"], lower_is_better=False)]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
@@ -622,6 +622,7 @@ say(
     pixel_loss=pixel_losses["pixel"],
     plain_loss=pixel_losses["plain"],
     free_loss=pixel_losses["free"],
+    epochs=NUM_EPOCHS,
 )
 
 # %% [markdown]
