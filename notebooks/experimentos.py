@@ -55,7 +55,7 @@ ARCH_LATENT_DIM: int = 20  # tamanho de z na comparação de arquiteturas
 SEEDS: list[int] = [43, 44, 45, 46]  # outras sementes da referência, do "conv" e do condicional, além de SEED
 CONDITIONAL_LATENT_SIZES: list[int] = [20, 2]  # tamanhos de z do VAE condicional ("cvae"), cada um ao lado do "mlp"
 CONDITIONAL_DIGIT: int = 7  # o dígito do explorador e da variedade de estilo do VAE condicional
-QUALITY_SAMPLES: int = 10000  # médias do decodificador de cada modelo nas medidas de qualidade (100 a 10.000)
+QUALITY_SAMPLES: "int or None" = None  # imagens por conjunto nas medidas de qualidade; None: as de validação (a âncora)
 COLLAPSE_BETA: float = 784  # o β escondido de uma perda que tira a média da BCE nos 784 pixels e soma a KL
 WARMUP_EPOCHS: int = 10  # épocas de aquecimento da KL (o peso sobe de 0 ao β final)
 FREE_BITS: float = 0.5  # bits livres: nats por dimensão abaixo dos quais a KL não é cobrada
@@ -160,7 +160,7 @@ print(
 
 # %% [markdown]
 # **Onde cada modelo está às 20 épocas.** O −ELBO de validação a cada época dos modelos comparados nas
-# seções 4 a 7 (o autoencoder, sem ELBO, pela BCE).
+# seções 4, 5, 6, 8 e 9 (o autoencoder, sem ELBO, pela BCE).
 
 # %%
 families = {
@@ -172,15 +172,16 @@ families = {
     ],
 }
 fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+first = min(3, NUM_EPOCHS)  # da 3ª época em diante: a queda das primeiras esconderia o fim das curvas
 for ax, (title, members) in zip(axes, families.items()):
     for label, name in members:
         curve = runs[name].history["val_bce" if runs[name].params["ARCH"] == "ae" else "val_loss"]
-        ax.plot(np.arange(1, len(curve) + 1), curve, label=label)
+        ax.plot(np.arange(first, len(curve) + 1), curve[first - 1 :], label=label)
     ax.set(xlabel="época", ylabel="nats por imagem (validação)", title=title)
-    ax.set_ylim(top=np.percentile([runs[n].history["val_loss"][min(2, NUM_EPOCHS - 1)] for _, n in members], 90) + 2)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-fig.suptitle("Curvas de validação: −ELBO por época (autoencoder: BCE)")
+    ax.legend(fontsize=8, loc="upper right")
+fig.suptitle(f"Curvas de validação da época {first} em diante: −ELBO por época (autoencoder: BCE)")
 plt.tight_layout()
 show_figure(fig, "lab_01_curvas", FIGURES_DIR)
 compared = dict.fromkeys(name for members in families.values() for _, name in members)
@@ -292,6 +293,10 @@ bce_shape = {
     True: "A BCE não cai sempre: o mínimo é em z = {bce_best}, e com z = {largest} ela volta a subir {bce_rise:.2f} nats, além do limiar da régua.",
     False: "A BCE cai até z = {bce_best}; com z = {largest} fica a {bce_rise:.2f} nats do mínimo, dentro do limiar da régua.",
 }[sizes_facts.bce_reversal]
+units_shape = {
+    True: "Com z = {largest}, só {active_largest} dimensões estão ativas: as outras ficam iguais ao *prior* e não guardam nada.",
+    False: "Com z = {largest}, as {active_largest} dimensões estão ativas.",
+}[sizes_facts.inactive_dims]
 gap_shape = {
     Compared.TIE: "a diferença teste − treino muda {gap_change:.2f} nats em relação a z = {best}, dentro do limiar: nenhum sobreajuste a mais",
     Compared.WORSE: "a diferença teste − treino cresce {gap_change:.2f} nats em relação a z = {best}, além do limiar: mais sobreajuste",
@@ -300,9 +305,8 @@ gap_shape = {
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
-    "O −ELBO de teste cai até z = {best} ({best_loss:.2f} nats), e {tied} outros tamanhos empatam com ele dentro do "
-    "limiar: passado um ponto, mais dimensões não ajudam. " + bce_shape + " Com z = {largest}, só {active_largest} "
-    "dimensões estão ativas — as outras ficam iguais ao *prior* e não guardam nada — e " + gap_shape + ". Kingma & "
+    "O −ELBO de teste cai até z = {best} ({best_loss:.2f} nats); outros tamanhos empatados com ele dentro do limiar: {tied}. "
+    "Passado um ponto, mais dimensões não ajudam. " + bce_shape + " " + units_shape + " E " + gap_shape + ". Kingma & "
     "Welling escrevem que dimensões supérfluas não sobreajustam depois de cerca de 100 milhões de exemplos de "
     "treino; estas {epochs} épocas são {examples:,} exemplos, e não testam a afirmação na escala deles.",
     sizes_facts,
@@ -518,12 +522,15 @@ for run, label in zip(collapse_runs[1:], collapse_labels[1:]):
     axes[1].plot(epochs, active, "o-", ms=3, label=label)
 axes[0].axhline(collapse_runs[0].metrics["test_kl"], color="0.5", ls="--", label="referência, final (teste)")
 axes[1].axhline(collapse_runs[0].metrics["active"], color="0.5", ls="--", label="referência, final (teste)")
-axes[0].set(yscale="symlog", xlabel="época", ylabel="taxa: KL (nats por imagem)", title="A taxa a cada época")
+axes[0].set_yscale("symlog", linthresh=1)  # do zero do colapso às centenas de nats da 1ª época sem KL
+axes[0].set(ylim=(0, None), xlabel="época", ylabel="taxa: KL (nats por imagem)", title="A taxa a cada época")
 axes[1].set(xlabel="época", ylabel=f"unidades ativas (de {BETA_LATENT_DIM})", title="Dimensões em uso a cada época")
 for ax in axes:
-    ax.axvline(WARMUP_EPOCHS + 1, color="tab:orange", ls=":", lw=1)
+    ax.axvline(WARMUP_EPOCHS + 1, color="tab:orange", ls=":", lw=1, label="aquecimento completo")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+axes[1].yaxis.set_major_locator(plt.MaxNLocator(integer=True))
 fig.suptitle(f"O β escondido de uma perda com a média nos pixels (β = {br_number(COLLAPSE_BETA, None)}) e as curas")
 plt.tight_layout()
 show_figure(fig, "lab_07_colapso", FIGURES_DIR)
@@ -585,8 +592,10 @@ axes[0].set(xlabel="época", ylabel="taxa: KL (nats por imagem)", title="A taxa 
 axes[1].set(xlabel="época", ylabel=f"unidades ativas (de {BETA_LATENT_DIM})", title="Dimensões em uso a cada época")
 for ax in axes:
     ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+axes[1].yaxis.set_major_locator(plt.MaxNLocator(integer=True))
 fig.suptitle(f"MNIST binarizado, {br_number(PIXELCNN_TRAIN_SIZE)} imagens de treino, {NUM_EPOCHS} épocas")
 plt.tight_layout()
 show_figure(fig, "lab_09_pixelcnn", FIGURES_DIR)
@@ -637,13 +646,15 @@ say(
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 arch_seeds = {"mlp": groups["sementes"], "conv": groups["sementes_conv"]}
 arch_stats = {arch: lab.compare(runs, names, "SEED")[2] for arch, names in arch_seeds.items() if names}
+# o tempo por época da semente SEED: as outras sementes treinaram com a máquina dividida com outros processos
+seconds_per_epoch = {arch: a["seconds_per_epoch"][0] for arch, a in arch_stats.items()}
 display(
     Markdown(
         markdown_table(
             [
                 "arquitetura",
                 "parâmetros",
-                "s por época (esta máquina)",
+                f"s por época (semente {SEED}, esta máquina)",
                 "−ELBO teste",
                 "BCE",
                 "KL",
@@ -651,7 +662,7 @@ display(
                 anchor_column,
             ],
             [
-                [arch, br_number(a["parameters"][0]), br_number(a["seconds_per_epoch"].mean(), 2)]
+                [arch, br_number(a["parameters"][0]), br_number(seconds_per_epoch[arch], 2)]
                 + [
                     f"{br_number(a[k].mean(), d)} ± {br_number(a[k].std(ddof=1), d)}"
                     for k, d in (("test_loss", 2), ("test_bce", 2), ("test_kl", 2), ("active", 1), ("fd", 1))
@@ -677,13 +688,13 @@ ax.set_title(f"Os mesmos dígitos de teste reconstruídos por cada arquitetura (
 show_figure(fig, "lab_11_arquiteturas", FIGURES_DIR)
 architectures = findings.two_configurations(arch_stats["conv"]["test_loss"], arch_stats["mlp"]["test_loss"])
 sizes_ratio = arch_stats["mlp"]["parameters"][0] / arch_stats["conv"]["parameters"][0]
-time_ratio = arch_stats["conv"]["seconds_per_epoch"].mean() / arch_stats["mlp"]["seconds_per_epoch"].mean()
+time_ratio = seconds_per_epoch["conv"] / seconds_per_epoch["mlp"]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 arch_text = {
-    Compared.BETTER: "Com {ratio:.1f} vezes menos parâmetros, o convolucional tem −ELBO de teste menor: {difference:.2f} nats em média (intervalo de 95 %: {low:.2f} a {high:.2f}), depois das mesmas {epochs} épocas.",
+    Compared.BETTER: "Com {ratio:.1f} vezes menos parâmetros, o convolucional tem −ELBO de teste menor, por {margin:.2f} nats em média (diferença conv − mlp: intervalo de 95 % de {low:.2f} a {high:.2f}), depois das mesmas {epochs} épocas.",
     Compared.TIE: "Com {ratio:.1f} vezes menos parâmetros, o convolucional empata no −ELBO de teste: diferença média de {difference:.2f} nats, com o zero no intervalo de 95 % ({low:.2f} a {high:.2f}).",
-    Compared.WORSE: "Com {ratio:.1f} vezes menos parâmetros, o convolucional tem −ELBO de teste maior: {difference:.2f} nats em média (intervalo de 95 %: {low:.2f} a {high:.2f}), depois das mesmas {epochs} épocas.",
+    Compared.WORSE: "Com {ratio:.1f} vezes menos parâmetros, o convolucional tem −ELBO de teste maior, por {margin:.2f} nats em média (diferença conv − mlp: intervalo de 95 % de {low:.2f} a {high:.2f}), depois das mesmas {epochs} épocas.",
 }[architectures.verdict]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -693,6 +704,7 @@ say(
     ratio=sizes_ratio,
     epochs=NUM_EPOCHS,
     slower=time_ratio,
+    margin=abs(architectures.difference),
 )
 
 # %% [markdown]
@@ -790,8 +802,8 @@ say(
 # %% [markdown]
 # **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional com o primeiro $z$ da lista; à direita,
 # medidas em `QUALITY_SAMPLES` ÷ 10 médias geradas de cada dígito: a fração que o classificador lê como o dígito
-# pedido e a distância de Fréchet às imagens de teste daquele dígito (em mil imagens ela fica maior que em dez
-# mil: compare os dígitos entre si, não com a distância das tabelas).
+# pedido e a distância de Fréchet às imagens de teste daquele dígito (com dez vezes menos imagens ela fica maior
+# que nas tabelas: compare os dígitos entre si, não com a distância das tabelas).
 
 # %%
 rows_of_digits = np.stack([vc.sample_images(cond_model, 8, SEED + d, [d] * 8) for d in range(10)])

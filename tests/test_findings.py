@@ -221,6 +221,8 @@ def test_latent_sizes_finds_the_plateau_and_the_bce_reversal():
     facts = findings.latent_sizes(sizes, loss, bce, gap, [2, 10, 18, 19, 20], sticks)
     assert (facts.best, facts.tied, facts.bce_best, facts.largest) == (20, 1, 50, 200)
     assert facts.bce_reversal and facts.bce_rise == pytest.approx(1.4) and facts.gap is Compared.TIE
+    assert facts.inactive_dims and facts.active_largest == 20  # 20 de 200
+    assert not findings.latent_sizes([2, 4], [150.0, 140.0], [140.0, 130.0], [0.5, 0.5], [2, 4], sticks).inactive_dims
     flat = findings.latent_sizes(sizes, loss, [140.0, 85.0, 79.0, 77.7, 77.9], gap, [2] * 5, sticks)
     assert not flat.bce_reversal
 

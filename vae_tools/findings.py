@@ -520,6 +520,7 @@ class LatentSizes:
     bce_rise: float  # BCE do maior z − a menor BCE
     bce_reversal: bool  # a BCE volta a subir além do limiar depois do mínimo
     active_largest: int  # dimensões ativas do maior z
+    inactive_dims: bool  # o maior z tem dimensões inativas
     gap_change: float  # lacuna teste − treino do maior z − a do z de menor −ELBO
     gap: Compared  # a lacuna do maior z contra a do melhor (régua da lacuna)
 
@@ -531,7 +532,8 @@ def latent_sizes(sizes, loss, bce, gap, active, sticks: dict[str, Yardstick]) ->
     rise = float(bce[top] - bce[low])
     return LatentSizes(
         int(sizes[best]), float(loss[best]), tied, int(sizes[low]), int(sizes[top]), rise,
-        top != low and rise > sticks["test_bce"].threshold, int(active[top]), float(gap[top] - gap[best]),
+        top != low and rise > sticks["test_bce"].threshold, int(active[top]), int(active[top]) < int(sizes[top]),
+        float(gap[top] - gap[best]),
         versus(gap[top], gap[best], sticks["gap"]),
     )  # fmt: skip
 

@@ -289,7 +289,9 @@ def validate_lab_params(params: dict) -> dict:
     for name in ("BETA_LATENT_DIM", "ARCH_LATENT_DIM", "IWAE_K"):
         p[name] = integer(name, p[name], 1)
     p["IWAE_SIZE"] = integer("IWAE_SIZE", p["IWAE_SIZE"], 1, MNIST_TEST_SIZE)
-    p["QUALITY_SAMPLES"] = integer("QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, MNIST_TEST_SIZE)
+    most = min(MNIST_TEST_SIZE, p["VAL_SIZE"])  # a âncora de cada tabela de qualidade são imagens de validação
+    p["QUALITY_SAMPLES"] = most if p["QUALITY_SAMPLES"] is None else p["QUALITY_SAMPLES"]
+    p["QUALITY_SAMPLES"] = integer("QUALITY_SAMPLES", p["QUALITY_SAMPLES"], QUALITY_MIN_SAMPLES, most)
     p["CONDITIONAL_DIGIT"] = integer("CONDITIONAL_DIGIT", p["CONDITIONAL_DIGIT"], 0, 9)
     for name in ("COLLAPSE_BETA", "FREE_BITS"):
         p[name] = positive_float(name, p[name])
