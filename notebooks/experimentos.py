@@ -18,33 +18,33 @@
 # O capítulo `vae_mnist` treina **um** VAE e a avaliação o mede. Aqui treinamos vários, todos do mesmo jeito,
 # para responder às perguntas que cada notebook de referência responde a no máximo uma:
 #
-# 1. **Quantas dimensões latentes?** (Kingma & Welling, 2013; Burda et al., 2015, contam as unidades ativas.)
+# 1. **Quantas dimensões latentes?** (Kingma & Welling, 2013, variam o tamanho; Burda et al., 2015, contam as
+#    unidades ativas.)
 # 2. **Quanto peso na KL?** O β-VAE (Higgins et al., 2017) e a curva taxa–distorção (Alemi et al., 2018).
-# 3. **O que a KL compra?** Um autoencoder comum, sem KL, ao lado do VAE (Ghosh et al., 2020).
+# 3. **O que a KL compra?** Um autoencoder comum, sem KL, ao lado do VAE; Ghosh et al. (2020) geram com um
+#    autoencoder determinístico (regularizado, no artigo deles) e uma densidade ajustada depois.
 # 4. **Quando o código morre?** O colapso posterior — um β escondido numa perda mal normalizada, um
 #    decodificador forte demais — e as curas: aquecimento da KL (Bowman et al., 2016) e bits livres (Kingma
 #    et al., 2016).
 # 5. **Totalmente conectado ou convolucional?**
 # 6. **E se o modelo souber o dígito?** O VAE condicional (o M2 de Kingma et al., 2014, com o rótulo observado).
-# 7. **O ELBO ordena a qualidade das amostras?** (Theis, van den Oord & Bethge, 2016.)
+# 7. **O ELBO ordena a qualidade do que o modelo gera?** (Theis, van den Oord & Bethge, 2016.)
 #
 # **Comparações justas.** Dentro de cada comparação muda uma coisa só: a mesma partição, semente, lotes e taxa
 # de aprendizado, o **mesmo número de épocas** (20) e as mesmas imagens de teste. São comparações de modelos com
 # 20 épocas de treino; a seção 2 mostra onde cada um está nesse ponto. **A régua do ruído**: a referência
 # (z = 20, β = 1, `mlp`) treina com cinco sementes; o desvio-padrão $s$ entre elas dá o limiar
 # $t_{0{,}975}\cdot s\cdot\sqrt2$ para a diferença entre duas execuções de uma semente cada, supondo que as outras
-# configurações variem com a semente como a referência. Onde um veredicto compara duas configurações
-# (convolucional × totalmente conectado, condicional × sem rótulo), as duas treinam com as cinco sementes.
+# configurações variem com a semente como a referência. As comparações centrais entre duas configurações
+# (convolucional × totalmente conectado, condicional × sem rótulo) treinam as duas com as cinco sementes e usam o
+# intervalo das médias; as demais comparam execuções de uma semente com essa régua emprestada.
 #
 # **Pixels cinza.** Quase todas as execuções usam os tons de cinza do MNIST, em que a BCE não é a
 # log-verossimilhança de nenhuma distribuição normalizada: −ELBO, BCE e KL são valores do objetivo, comparáveis
 # entre si (capítulo, seção 4). Onde o argumento pede uma verossimilhança de verdade — o decodificador
 # autorregressivo — as imagens são binarizadas.
 #
-# Cada execução é um checkpoint por configuração (o mecanismo do capítulo): rodar o laboratório de novo não
-# treina nada que já treinou, e um laboratório interrompido continua de onde parou. Headless, com outras listas
-# (o papermill recebe listas em YAML com `-y`):
-# `papermill notebooks/experimentos.ipynb reports/experimentos.ipynb -y "LATENT_SIZES: [2, 20]" -p NUM_EPOCHS 5`.
+# Cada execução é um checkpoint por configuração: rodar o laboratório de novo não treina nada que já treinou.
 
 # %% tags=["parameters"]
 LATENT_SIZES: list[int] = [2, 5, 10, 20, 50, 200]  # tamanhos de z comparados (β 1, modelo "mlp")
@@ -135,13 +135,14 @@ print(
 # %% [markdown]
 # ## 2. Treino
 #
-# As execuções rodam uma depois da outra, cada uma com os dois núcleos (nunca duas ao mesmo tempo: as
-# perdas só se repetem bit a bit com o mesmo número de threads). As já treinadas são só carregadas. Depois,
+# As execuções rodam uma depois da outra; as já treinadas são só carregadas. Depois,
 # cada modelo gera `QUALITY_SAMPLES` **médias do decodificador** de $z \sim \mathcal{N}(0, I)$, lidas pelo
 # classificador de dígitos do projeto (o da avaliação: pesos fixos, a mesma régua em toda máquina) e comparadas
 # com as imagens de teste nos seus 128 atributos: distância de Fréchet (menor é melhor; a escala é a deste
 # classificador, não a das FIDs de artigos), precisão e revocação (Kynkäänniemi et al., 2019) e a fração lida
-# com confiança ≥ 0,9. Imagens reais de validação, medidas do mesmo jeito, são a âncora de cada tabela.
+# com confiança ≥ 0,9. A precisão sobe com imagens borradas e repetitivas (protótipos de dígito), então não a
+# lemos como fidelidade. Imagens reais de validação, no mesmo número e medidas do mesmo jeito, são a âncora: a
+# coluna de Fréchet de cada tabela traz entre parênteses o valor delas.
 
 # %% tags=["nbval-ignore-output"]
 train_start = time.perf_counter()
@@ -163,11 +164,12 @@ print(
 # seções 4, 5, 6, 8 e 9 (o autoencoder, sem ELBO, pela BCE).
 
 # %%
+ARCH_NAMES = {"mlp": "totalmente conectado", "conv": "convolucional", "cvae": "condicional", "ae": "autoencoder (BCE)"}
 families = {
     "tamanho de z": [(f"z = {runs[n].params['LATENT_DIM']}", n) for n in groups["latente"]],
     "β": [(f"β = {br_number(runs[n].params['BETA'], None)}", n) for n in groups["beta"]],
     "arquitetura e rótulo": [
-        (runs[n].params["ARCH"], n)
+        (ARCH_NAMES[runs[n].params["ARCH"]], n)
         for n in dict.fromkeys(groups["arquitetura"] + groups["condicional"][:1] + groups["autoencoder"][:1])
     ],
 }
@@ -231,7 +233,7 @@ display(
 say(
     "Com {seeds} sementes, o desvio-padrão do −ELBO de teste entre elas é s = {sd:.2f} nats ({df} graus de "
     "liberdade). Duas execuções de uma semente cada só diferem de fato além de t · s · √2 = **{threshold:.2f} "
-    "nats** (t = {t:.2f}, 95 %); dentro disso, empatam. Cada medida tem o seu limiar, da mesma conta: "
+    "nats** (t = {t:.2f}, 95 %); dentro disso, a diferença não se distingue do acaso. Cada medida tem o seu limiar, da mesma conta: "
     "{bce:.2f} nats na BCE, {kl:.2f} na KL e {fd:.1f} na distância de Fréchet.",
     sticks["test_loss"],
     bce=sticks["test_bce"].threshold,
@@ -243,8 +245,8 @@ say(
 # ## 4. Quantas dimensões latentes?
 #
 # Mais dimensões dão ao codificador mais espaço para descrever cada imagem; cada dimensão usada custa KL. Uma
-# dimensão que não paga o seu preço em reconstrução fica igual ao *prior* — **inativa**, com
-# $\operatorname{Var}_x(\mathbb{E}_{q(z\mid x)}[z_j]) \le 0{,}01$ (o critério de Burda et al.). A diferença
+# dimensão que não paga o seu preço em reconstrução tende ao *prior* e fica **inativa**: a sua média quase não
+# varia entre imagens, $\operatorname{Var}_x(\mathbb{E}_{q(z\mid x)}[z_j]) \le 0{,}01$ (o critério de Burda et al.). A diferença
 # teste − treino do −ELBO, com os pesos finais, mede o sobreajuste; o limite de importância com $k$ amostras
 # (Burda et al., 2015), nas mesmas imagens que o ELBO, mostra a folga do ELBO em cada tamanho.
 
@@ -290,11 +292,11 @@ sizes_facts = findings.latent_sizes(sizes, m["test_loss"], m["test_bce"], m["gap
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 bce_shape = {
-    True: "A BCE não cai sempre: o mínimo é em z = {bce_best}, e com z = {largest} ela volta a subir {bce_rise:.2f} nats, além do limiar da régua.",
+    True: "A BCE não cai sempre: o mínimo é em z = {bce_best}, e com z = {largest} ela volta a subir {bce_rise:.2f} nats, além do limiar da régua ({bce_threshold:.2f}; o mínimo escolhido entre seis tamanhos favorece essa conclusão, que é frágil).",
     False: "A BCE cai até z = {bce_best}; com z = {largest} fica a {bce_rise:.2f} nats do mínimo, dentro do limiar da régua.",
 }[sizes_facts.bce_reversal]
 units_shape = {
-    True: "Com z = {largest}, só {active_largest} dimensões estão ativas: as outras ficam iguais ao *prior* e não guardam nada.",
+    True: "Com z = {largest}, só {active_largest} dimensões estão ativas: nas outras, a média do código quase não muda de uma imagem para outra.",
     False: "Com z = {largest}, as {active_largest} dimensões estão ativas.",
 }[sizes_facts.inactive_dims]
 gap_shape = {
@@ -307,11 +309,12 @@ gap_shape = {
 say(
     "O −ELBO de teste cai até z = {best} ({best_loss:.2f} nats); outros tamanhos empatados com ele dentro do limiar: {tied}. "
     "Passado um ponto, mais dimensões não ajudam. " + bce_shape + " " + units_shape + " E " + gap_shape + ". Kingma & "
-    "Welling escrevem que dimensões supérfluas não sobreajustam depois de cerca de 100 milhões de exemplos de "
+    "Welling observaram que dimensões supérfluas não sobreajustaram em treinos de até cerca de 100 milhões de exemplos de "
     "treino; estas {epochs} épocas são {examples:,} exemplos, e não testam a afirmação na escala deles.",
     sizes_facts,
     epochs=NUM_EPOCHS,
     examples=NUM_EPOCHS * len(main.train_x),
+    bce_threshold=sticks["test_bce"].threshold,
 )
 
 # %%
@@ -323,7 +326,7 @@ ax.set_yticks(
     np.arange(len(latent)) * 28 + 14, [f"z = {z} (Fréchet {br_number(f, 1)})" for z, f in zip(sizes, m["fd"])]
 )
 ax.set_xticks([])
-ax.set_title(f"Médias do decodificador em z ~ N(0, I), os mesmos sorteios de z em cada linha ({NUM_EPOCHS} épocas)")
+ax.set_title(f"Médias do decodificador em z ~ N(0, I), semente fixa ({NUM_EPOCHS} épocas)")
 show_figure(fig, "lab_03_amostras_por_dimensao", FIGURES_DIR)
 
 # %% [markdown]
@@ -387,12 +390,13 @@ frontier = {
     False: "Entre β vizinhos, a inclinação da corda −ΔD/ΔR cai entre os dois β em {consistent} dos {pairs} pares: com {epochs} épocas, nem todo ponto está na fronteira.",
 }[rd.on_frontier]
 one = {
-    True: "O menor −ELBO é o de β = {best_beta:g}, e β = 1 — o único que minimiza o próprio −ELBO — empata com ele ou é ele.",
-    False: "O menor −ELBO é o de β = {best_beta:g}, e β = 1 fica atrás dele além do limiar: com treino completo, β = 1 minimizaria o −ELBO.",
-}[rd.tied_with_one]
+    Compared.BETTER: "O menor −ELBO é o de β = 1, o único β cujo treino minimiza o próprio −ELBO.",
+    Compared.TIE: "O menor −ELBO é o de β = {best_beta:g}, e β = 1 — o único cujo treino minimiza o próprio −ELBO — empata com ele dentro do limiar.",
+    Compared.WORSE: "O menor −ELBO é o de β = {best_beta:g}, e β = 1 fica atrás dele além do limiar, embora só o treino com β = 1 minimize o −ELBO: {epochs} épocas não bastaram.",
+}[rd.one]
 gap = {
-    True: " A folga do limite de importância sobre o ELBO cresce com β, de {gap_low:.2f} para {gap_high:.2f} nats (Spearman {gap_rho:.2f}): essa folga é a KL entre q(z|x) e a posterior do próprio modelo, e um β grande puxa q para o *prior*, longe dela.",
-    False: " A folga do limite de importância sobre o ELBO vai de {gap_low:.2f} a {gap_high:.2f} nats sem crescer de forma clara com β (Spearman {gap_rho:.2f}).",
+    True: " A folga do limite de importância sobre o ELBO tende a crescer com β (Spearman {gap_rho:.2f}; {gap_low:.2f} nats no menor β, {gap_high:.2f} no maior): ela é um limite inferior da KL entre q(z|x) e a posterior do próprio modelo, e um β grande puxa q para o *prior*, longe dela.",
+    False: " A folga do limite de importância sobre o ELBO vai de {gap_low:.2f} (menor β) a {gap_high:.2f} nats (maior β) sem crescer de forma clara com β (Spearman {gap_rho:.2f}).",
 }[rd.gap_grows]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -431,6 +435,7 @@ show_figure(fig, "lab_05_beta_imagens", FIGURES_DIR)
 ae_run, vae_run = (runs[name] for name in groups["autoencoder"])
 n = QUALITY_SAMPLES
 z_mixture = lab.mixture_codes(ae_run.model, main.train_x, n, 10, SEED)
+z_vae_mixture = lab.mixture_codes(vae_run.model, main.train_x, n, 10, SEED)
 ae_scores = {
     "real": real_scores,
     "vae_prior": quality.measure_images(
@@ -442,14 +447,20 @@ ae_scores = {
     "ae_mixture": quality.measure_images(
         classifier, torch.as_tensor(vc.decode_latent(ae_run.model, z_mixture)).reshape(n, -1), reference
     ),
+    "vae_mixture": quality.measure_images(
+        classifier, torch.as_tensor(vc.decode_latent(vae_run.model, z_vae_mixture)).reshape(n, -1), reference
+    ),
 }
 bce_of_means = [lab.bce_of_means(run.model, test_x) for run in (ae_run, vae_run)]
-kl_buys = findings.what_kl_buys(bce_of_means, {k: v["frechet_distance"] for k, v in ae_scores.items()}, sticks)
+bce_stick = findings.yardstick([lab.bce_of_means(runs[name].model, test_x) for name in groups["sementes"]])
+frechet = {key: value["frechet_distance"] for key, value in ae_scores.items()}
+kl_buys = findings.what_kl_buys(bce_of_means, frechet, {"bce_mu": bce_stick, "fd": sticks["fd"]})
 names = {
     "real": "imagens reais de validação (âncora)",
     "vae_prior": "VAE: médias em z ~ N(0, I)",
     "ae_prior": "autoencoder: decodificando z ~ N(0, I)",
     "ae_mixture": "autoencoder: decodificando z de uma mistura de 10 gaussianas",
+    "vae_mixture": "VAE: médias em z de uma mistura de 10 gaussianas",
 }
 display(Markdown(quality.score_table(ae_scores, names)))
 
@@ -462,6 +473,7 @@ rows = {
     "autoencoder: z ~ N(0, I)": vc.sample_images(ae_run.model, 8, SEED),
     "autoencoder: z da mistura": vc.decode_latent(ae_run.model, z_mixture[:8]),
     "VAE: z ~ N(0, I)": vc.sample_images(vae_run.model, 8, SEED),
+    "VAE: z da mistura": vc.decode_latent(vae_run.model, z_vae_mixture[:8]),
 }
 fig, ax = plt.subplots(figsize=(8, 6))
 ax.imshow(image_grid(np.concatenate(list(rows.values())), ncols=8), cmap="gray")
@@ -477,9 +489,9 @@ prior = {
     Compared.BETTER: "Decodificar $z \\sim \\mathcal{{N}}(0, I)$ no autoencoder gera melhor que no VAE (distância {fd_ae_prior:,.1f} contra {fd_vae_prior:,.1f}).",
 }[kl_buys.ae_prior]
 mixture = {
-    Compared.BETTER: " Com $z$ da mistura ajustada, o autoencoder passa o VAE (distância {fd_ae_mixture:,.1f}): a geração pode vir de uma densidade ajustada depois, como propõem Ghosh et al.",
-    Compared.TIE: " Com $z$ da mistura ajustada, o autoencoder empata com o VAE (distância {fd_ae_mixture:,.1f}): uma densidade ajustada depois substitui o *prior*, como propõem Ghosh et al.",
-    Compared.WORSE: " Mesmo com $z$ da mistura ajustada, o autoencoder fica atrás do VAE (distância {fd_ae_mixture:,.1f}).",
+    Compared.BETTER: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder gera melhor que o VAE com a mesma mistura (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}).",
+    Compared.TIE: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder empata com o VAE com a mesma mistura (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}): uma densidade ajustada depois faz o papel do *prior*, como propõem Ghosh et al.",
+    Compared.WORSE: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder fica atrás do VAE com a mesma mistura (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}).",
 }[kl_buys.ae_mixture]
 reconstruction = {
     Compared.BETTER: "Sem a KL, o autoencoder reconstrói melhor: BCE de {bce_ae:.2f} nats decodificando o código, contra {bce_vae:.2f} do VAE decodificando μ.",
@@ -499,11 +511,12 @@ say(
 # **O β escondido.** Muitos exemplos de VAE tiram a média da BCE sobre os pixels (`reduction="mean"`) e somam a
 # KL. Por imagem, isso é $\tfrac{1}{784}\,\text{BCE} + \text{KL} = \tfrac{1}{784}\,(\text{BCE} + 784\,\text{KL})$:
 # um β-VAE com β = 784, com a perda inteira dividida por 784 — o que o Adam quase não sente, porque o passo dele
-# não depende da escala do gradiente. Treinamos esse β = `COLLAPSE_BETA` e as duas curas usuais: o
-# **aquecimento** da KL, com o peso subindo de 0 a β nas primeiras `WARMUP_EPOCHS` épocas (Bowman et al., 2016),
-# e os **bits livres** (Kingma et al., 2016), em que cada dimensão só paga a KL acima de `FREE_BITS` nats
-# (média do lote), e abaixo disso nada a empurra para o *prior*. O colapso se mede pela taxa (a KL, que limita
-# $I(X; Z)$ por cima) e pelas unidades ativas a cada época, em 2.000 imagens de validação.
+# não depende da escala do gradiente. A cura de um β escondido é corrigir a normalização (somar a BCE nos
+# pixels). Aqui ele serve de caso extremo para as duas curas usuais do colapso, pensadas para β = 1: o
+# **aquecimento** da KL, com o peso subindo de 0 ao β final nas primeiras 10 épocas (Bowman et al., 2016, sobem
+# até 1), e os **bits livres** (Kingma et al., 2016), em que cada dimensão só paga a KL acima de 0,5 nat (média do
+# lote), e abaixo disso nada a empurra para o *prior*. O colapso se mede pela taxa (a KL, que limita $I(X; Z)$
+# por cima) e pelas unidades ativas a cada época, em 2.000 imagens de validação.
 
 
 # %%
@@ -513,18 +526,20 @@ def kl_curve(run):
 
 
 collapse_labels = ["referência (β = 1)", f"β = {br_number(COLLAPSE_BETA, None)}", "com aquecimento", "com bits livres"]
+STYLES = ("-o", "--s", ":^")  # linhas que se distinguem mesmo uma sobre a outra
 collapse_runs = [runs[name] for name in groups["colapso"]]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-for run, label in zip(collapse_runs[1:], collapse_labels[1:]):
+for run, label, line in zip(collapse_runs[1:], collapse_labels[1:], STYLES):
     rate, active = kl_curve(run)
     epochs = np.arange(1, len(rate) + 1)
-    axes[0].plot(epochs, rate, "o-", ms=3, label=label)
-    axes[1].plot(epochs, active, "o-", ms=3, label=label)
+    axes[0].plot(epochs, rate, line, ms=4, label=label)
+    axes[1].plot(epochs, active, line, ms=4, label=label)
 axes[0].axhline(collapse_runs[0].metrics["test_kl"], color="0.5", ls="--", label="referência, final (teste)")
 axes[1].axhline(collapse_runs[0].metrics["active"], color="0.5", ls="--", label="referência, final (teste)")
 axes[0].set_yscale("symlog", linthresh=1)  # do zero do colapso às centenas de nats da 1ª época sem KL
 axes[0].set(ylim=(0, None), xlabel="época", ylabel="taxa: KL (nats por imagem)", title="A taxa a cada época")
 axes[1].set(xlabel="época", ylabel=f"unidades ativas (de {BETA_LATENT_DIM})", title="Dimensões em uso a cada época")
+axes[1].set_ylim(-0.5, BETA_LATENT_DIM + 1)
 for ax in axes:
     ax.axvline(WARMUP_EPOCHS + 1, color="tab:orange", ls=":", lw=1, label="aquecimento completo")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
@@ -535,6 +550,8 @@ fig.suptitle(f"O β escondido de uma perda com a média nos pixels (β = {br_num
 plt.tight_layout()
 show_figure(fig, "lab_07_colapso", FIGURES_DIR)
 hidden, warm, free = (findings.collapse(run.metrics["test_kl"], run.metrics["active"]) for run in collapse_runs[1:])
+warm_epoch = findings.collapse_epoch(kl_curve(collapse_runs[2])[0])
+warm_weight = vc.warmup_beta(COLLAPSE_BETA, warm_epoch, WARMUP_EPOCHS)
 
 # %%
 rows = np.concatenate([vc.sample_images(run.model, 10, SEED) for run in collapse_runs])
@@ -551,12 +568,12 @@ hidden_text = {
     False: "Com β = {beta:g}, a taxa de teste termina em {kl:.2f} nats, com {active} dimensões ativas: o código encolhe, mas não colapsa abaixo de 1 nat.",
 }[hidden.collapsed]
 warm_text = {
-    True: " O aquecimento só adia o colapso: a taxa termina em {warm.kl:.2f} nats ({warm.active} ativas), porque depois dele o peso é o mesmo β.",
+    True: " O aquecimento não impede o colapso: a taxa cai abaixo de 1 nat já na época {warm_epoch}, com o peso da KL ainda em {warm_weight:g} — muito acima de 1 —, e termina em {warm.kl:.2f} nats ({warm.active} ativas).",
     False: " Com aquecimento, a taxa termina em {warm.kl:.2f} nats ({warm.active} ativas): o código sobrevive ao peso final.",
 }[warm.collapsed]
 free_text = {
     True: " Nem os bits livres salvam o código: {free.kl:.2f} nats ({free.active} ativas).",
-    False: " Os bits livres mantêm o código vivo: {free.kl:.2f} nats ({free.active} ativas), porque abaixo de {free_bits:g} nats por dimensão a KL não custa nada, e o codificador usa essa folga.",
+    False: " Os bits livres mantêm o código vivo: {free.kl:.2f} nats ({free.active} ativas), porque abaixo de {free_bits:g} nat por dimensão a KL não custa nada, e o codificador usa essa folga.",
 }[free.collapsed]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -567,6 +584,8 @@ say(
     warm=warm,
     free=free,
     free_bits=FREE_BITS,
+    warm_epoch=warm_epoch,
+    warm_weight=warm_weight,
 )
 
 # %% [markdown]
@@ -583,15 +602,16 @@ say(
 pixel_labels = ["mlp (binarizado)", "pixelcnn", "pixelcnn com bits livres"]
 pixel_runs = [runs[name] for name in groups["pixelcnn"]]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-for run, label in zip(pixel_runs, pixel_labels):
+for run, label, line in zip(pixel_runs, pixel_labels, STYLES):
     rate, active = kl_curve(run)
     epochs = np.arange(1, len(rate) + 1)
-    axes[0].plot(epochs, rate, "o-", ms=3, label=label)
-    axes[1].plot(epochs, active, "o-", ms=3, label=label)
+    axes[0].plot(epochs, rate, line, ms=4, label=label)
+    axes[1].plot(epochs, active, line, ms=4, label=label)
 axes[0].set(xlabel="época", ylabel="taxa: KL (nats por imagem)", title="A taxa a cada época")
 axes[1].set(xlabel="época", ylabel=f"unidades ativas (de {BETA_LATENT_DIM})", title="Dimensões em uso a cada época")
+axes[0].set_ylim(bottom=0)
+axes[1].set_ylim(-0.5, BETA_LATENT_DIM + 1)
 for ax in axes:
-    ax.set_ylim(bottom=0)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -606,7 +626,7 @@ fig, ax = plt.subplots(figsize=(8, 3.4))
 ax.imshow(image_grid(np.concatenate(binary), ncols=8), cmap="gray")
 ax.set_yticks(np.arange(len(pixel_runs)) * 28 + 14, ["mlp: médias", "pixelcnn: sorteios", "com bits livres: sorteios"])
 ax.set_xticks([])
-ax.set_title("Geração com os mesmos z ~ N(0, I)")
+ax.set_title("Geração com os mesmos z ~ N(0, I): médias em cinza (mlp), sorteios binários (pixelcnn)")
 show_figure(fig, "lab_10_pixelcnn_amostras", FIGURES_DIR)
 plain_bin, pixel, pixel_free = (findings.collapse(run.metrics["test_kl"], run.metrics["active"]) for run in pixel_runs)
 pixel_losses = {label: run.metrics["test_loss"] for label, run in zip(("plain", "pixel", "free"), pixel_runs)}
@@ -616,11 +636,7 @@ pixel_text = {
     True: "Com o decodificador autorregressivo, o código colapsa: a taxa de teste é {pixel.kl:.2f} nats ({pixel.active} ativas), contra {plain.kl:.2f} do `mlp` nos mesmos dados, e o −ELBO fica em {pixel_loss:.2f} nats contra {plain_loss:.2f}: o modelo descreve as imagens quase sem o código.",
     False: "Com o decodificador autorregressivo, a taxa de teste cai para {pixel.kl:.2f} nats ({pixel.active} ativas), contra {plain.kl:.2f} do `mlp` nos mesmos dados, com −ELBO {pixel_loss:.2f} contra {plain_loss:.2f}: os vizinhos fazem boa parte do trabalho do código.",
 }[pixel.collapsed]
-cure_text = {
-    Compared.BETTER: " Com bits livres, a taxa sobe para {free.kl:.2f} nats ({free.active} ativas), e o −ELBO vai de {pixel_loss:.2f} para {free_loss:.2f}: nestas {epochs} épocas, usar mais o código custou nats ao objetivo.",
-    Compared.TIE: " Os bits livres não mudam a taxa além do limiar: {free.kl:.2f} nats ({free.active} ativas), com −ELBO {free_loss:.2f}.",
-    Compared.WORSE: " Com bits livres, a taxa cai para {free.kl:.2f} nats ({free.active} ativas), com −ELBO {free_loss:.2f}.",
-}[findings.versus(pixel_free.kl, pixel.kl, sticks["test_kl"], lower_is_better=False)]
+cure_text = " Com bits livres, a taxa fica em {free.kl:.2f} nats ({free.active} ativas) e o −ELBO em {free_loss:.2f}, contra {pixel.kl:.2f} e {pixel_loss:.2f} sem eles — uma semente de cada, sem régua própria para este modelo."
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
@@ -782,7 +798,7 @@ accuracy = conditional[cond_run.name]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 carries = {
-    Compared.BETTER: "E o código ainda carrega o dígito: 5 vizinhos leem o rótulo verdadeiro nos μ do condicional em {knn_conditional:.1%} das imagens de teste (sem rótulo: {knn_plain:.1%}; chutando a classe mais comum: {chance:.1%}). O rótulo não tira o dígito do código.",
+    Compared.BETTER: "E o rótulo tira parte do dígito do código, não todo: 5 vizinhos leem o rótulo verdadeiro nos μ do condicional em {knn_conditional:.1%} das imagens de teste (sem rótulo: {knn_plain:.1%}; chutando a classe mais comum: {chance:.1%}) — venha essa informação da imagem ou do rótulo, que o codificador também recebe.",
     Compared.TIE: "E o código não carrega mais o dígito: 5 vizinhos leem o rótulo verdadeiro nos μ do condicional em {knn_conditional:.1%} das imagens de teste, como quem chuta a classe mais comum ({chance:.1%}; sem rótulo: {knn_plain:.1%}).",
     Compared.WORSE: "E o código esconde o dígito: 5 vizinhos acertam menos que o chute ({knn_conditional:.1%} contra {chance:.1%}).",
 }[label_facts.still_carries]
@@ -803,7 +819,7 @@ say(
 # **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional com o primeiro $z$ da lista; à direita,
 # medidas em `QUALITY_SAMPLES` ÷ 10 médias geradas de cada dígito: a fração que o classificador lê como o dígito
 # pedido e a distância de Fréchet às imagens de teste daquele dígito (com dez vezes menos imagens ela fica maior
-# que nas tabelas: compare os dígitos entre si, não com a distância das tabelas).
+# que nas tabelas, e cada dígito é medido contra as suas próprias imagens de teste).
 
 # %%
 rows_of_digits = np.stack([vc.sample_images(cond_model, 8, SEED + d, [d] * 8) for d in range(10)])
@@ -815,7 +831,7 @@ right = ax.secondary_yaxis("right")
 right.set_yticks(
     np.arange(10) * 28 + 14,
     [
-        f"{br_number(100 * a)}% · Fréchet {br_number(f, 1)}"
+        f"{br_number(100 * a, 1)}% · Fréchet {br_number(f, 1)}"
         for a, f in zip(accuracy["per_digit"], accuracy["fd_per_digit"])
     ],
 )
@@ -837,8 +853,8 @@ say(
 
 # %% [markdown]
 # **Analogias.** Cada linha guarda o $z$ inferido de uma imagem de teste (à esquerda, com o seu rótulo
-# verdadeiro) e cada coluna decodifica esse $z$ com outro rótulo. Se $z$ guarda o estilo, a inclinação e a
-# espessura do traço passam de coluna em coluna.
+# verdadeiro) e cada coluna decodifica esse $z$ com outro rótulo. Se $z$ guarda o estilo, a inclinação do traço
+# passa de coluna em coluna.
 
 # %%
 analogy_idx = np.array([int(np.flatnonzero(test_labels == d)[0]) for d in (2, 4, 5, 7, 9, 0, 3, 8)])
@@ -854,14 +870,14 @@ many = np.arange(200)  # a medida em 200 imagens de teste, não só nas 8 da fig
 many_images = vc.decode_latent(cond_model, np.repeat(cond_mu[many], 10, axis=0), np.tile(np.arange(10), len(many)))
 many_read = digits.read(classifier, torch.as_tensor(many_images).reshape(-1, 784))[0]
 many_slant = analysis.stroke_geometry(many_images)[0].reshape(len(many), 10)
-style = findings.style(
-    many_read, np.tile(np.arange(10), len(many)), analysis.stroke_geometry(test_x[many].cpu().numpy())[0], many_slant
-)
+other_labels = np.arange(10)[None, :] != test_labels[many][:, None]  # com o próprio rótulo, é uma reconstrução
+source_slant = analysis.stroke_geometry(test_x[many].cpu().numpy())[0]
+style = findings.style(many_read, np.tile(np.arange(10), len(many)), source_slant, many_slant, other_labels)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 transfer = {
-    True: "A inclinação do traço passa para os outros dígitos: correlação de {slant_correlation:.2f} entre a inclinação da original e a das dez imagens geradas do seu $z$.",
-    False: "A inclinação do traço quase não passa para os outros dígitos: correlação de {slant_correlation:.2f} entre a inclinação da original e a das dez imagens geradas do seu $z$.",
+    True: "A inclinação do traço passa para os outros dígitos: correlação de {slant_correlation:.2f} entre a inclinação da original e a das nove imagens geradas do seu $z$ com os outros rótulos.",
+    False: "A inclinação do traço quase não passa para os outros dígitos: correlação de {slant_correlation:.2f} entre a inclinação da original e a das nove imagens geradas do seu $z$ com os outros rótulos.",
 }[style.transfers]
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
@@ -874,7 +890,7 @@ say(
 )
 
 # %% [markdown]
-# **O estilo num plano.** Com $z$ de duas dimensões, o estilo de um dígito inteiro cabe numa grade: fixamos
+# **O código num plano.** Com $z$ de duas dimensões, tudo o que o código guarda de um dígito cabe numa grade: fixamos
 # $y$ = `CONDITIONAL_DIGIT` e percorremos $z_1$ e $z_2$ nos quantis de 5 % a 95 % da $\mathcal{N}(0, 1)$.
 
 # %%
@@ -890,8 +906,8 @@ if two_d:  # só com 2 em CONDITIONAL_LATENT_SIZES
     ax.set_yticks(ticks[::2], [br_number(v, 1) for v in values[::-1][::2]])
     read_share = br_number(100 * (grid_read == CONDITIONAL_DIGIT).mean(), 1)
     ax.set(
-        xlabel="z₁",
-        ylabel="z₂",
+        xlabel="z₁ (quantis da N(0, 1))",
+        ylabel="z₂ (quantis da N(0, 1))",
         title=f"O {CONDITIONAL_DIGIT} do VAE condicional com z 2-D (lido como {CONDITIONAL_DIGIT} em {read_share}%)",
     )
     show_figure(fig, "lab_14_estilo_2d", FIGURES_DIR)
@@ -914,13 +930,13 @@ n_style = min(5, cond_model.latent_dim)
 sweep = conditional_traversal(cond_model, cond_mu, cond_kl, CONDITIONAL_DIGIT, n_style)
 fig, ax = plt.subplots(figsize=(9, n_style + 0.6))
 ax.imshow(image_grid(sweep.reshape(-1, 28, 28), ncols=sweep.shape[1]), cmap="gray")
-ax.set_yticks(np.arange(n_style) * 28 + 14, [f"z{j}" for j in np.argsort(cond_kl)[::-1][:n_style]])
-ax.set_xticks(np.arange(sweep.shape[1]) * 28 + 14, [f"{br_number(v, 1)}σ" for v in np.linspace(-3, 3, sweep.shape[1])])
-ax.set_title(f"Cada controle do explorador percorrido, com y = {CONDITIONAL_DIGIT}")
+ax.set_yticks(np.arange(n_style) * 28 + 14, [f"dimensão {j + 1}" for j in np.argsort(cond_kl)[::-1][:n_style]])
+ax.set_xticks(np.arange(sweep.shape[1]) * 28 + 14, [f"{br_number(v, 2)}σ" for v in np.linspace(-3, 3, sweep.shape[1])])
+ax.set_title(f"Cada controle percorrido, com y = {CONDITIONAL_DIGIT} (σ: desvio-padrão dos μ nessa dimensão)")
 show_figure(fig, "lab_15_condicional_controles", FIGURES_DIR)
 
 # %% [markdown]
-# ## 10. Todas as execuções, e o ELBO contra a qualidade das amostras
+# ## 10. Todas as execuções, e o ELBO contra a qualidade das médias geradas
 #
 # Uma linha por execução, com o nome do seu checkpoint (o arquivo fica em `CHECKPOINT_DIR`). Os segundos são o
 # tempo de treino medido quando cada execução treinou (guardado no checkpoint), sem a avaliação por época; as
@@ -969,7 +985,7 @@ table = anchor + [
         f"`{run.name}`",
         run.params["ARCH"],
         run.params["LATENT_DIM"],
-        br_number(run.params["BETA"], None),
+        "—" if run.params["ARCH"] == "ae" else br_number(run.params["BETA"], None),
         run.params["SEED"],
         br_number(run.metrics["seconds"], 1),
         br_number(run.metrics["test_loss"], 2),
@@ -986,7 +1002,7 @@ table = anchor + [
 display(Markdown(markdown_table(header, table)))
 
 # %% [markdown]
-# **O ELBO ordena a qualidade das amostras?** Cada ponto é uma **configuração distinta** das comparações de
+# **O ELBO ordena a qualidade do que cada modelo gera?** Cada ponto é uma **configuração distinta** das comparações de
 # tamanho, de β e de arquitetura (semente `SEED`; as réplicas de outras sementes não contam como pontos), com o
 # seu −ELBO de teste e a distância de Fréchet das suas médias geradas. A correlação de postos (Spearman) vem com
 # um intervalo de 95 % por reamostragem das configurações.
@@ -1028,7 +1044,7 @@ ranked = findings.ranking(elbos, fds, SEED)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 rank_text = {
-    True: "Entre as {configurations} configurações, a correlação de postos entre o −ELBO e a distância de Fréchet é ρ = {rho:.2f} (intervalo de 95 %: {low:.2f} a {high:.2f}): aqui, o ELBO e a qualidade das médias geradas andam juntos, mas a ordem fina não é garantida.",
+    True: "Entre as {configurations} configurações, a correlação de postos entre o −ELBO e a distância de Fréchet é ρ = {rho:.2f} (intervalo de 95 %: {low:.2f} a {high:.2f}): aqui, o ELBO e a qualidade das médias geradas andam juntos. Mas estas configurações diferem quase só na capacidade (z, β, arquitetura), que move as duas medidas juntas; com outros modelos, como um decodificador autorregressivo, o ELBO pode melhorar sem que a geração melhore (Theis et al.).",
     False: "Entre as {configurations} configurações, a correlação de postos entre o −ELBO e a distância de Fréchet é ρ = {rho:.2f}, com o intervalo de 95 % ({low:.2f} a {high:.2f}) chegando a zero: estas medidas não mostram que o ELBO ordena a qualidade das médias geradas.",
 }[ranked.agrees]
 
@@ -1043,13 +1059,14 @@ say(rank_text, ranked)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
-    "1. **Dimensões latentes**: o menor −ELBO é o de z = {best}, com {tied} outros tamanhos empatados com ele; "
+    "1. **Dimensões latentes**: o menor −ELBO é o de z = {best} (outros tamanhos empatados com ele: {tied}); "
     "com z = {largest}, {active_largest} dimensões ficam ativas.\n"
-    "2. **Peso na KL**: cada β é um ponto da troca entre taxa e distorção; a inclinação da fronteira prevista, −β, "
-    "aparece em {rd.consistent} dos {rd.pairs} pares de β vizinhos.\n"
+    "2. **Peso na KL**: cada β é um ponto da troca entre taxa e distorção; a inclinação da corda entre β vizinhos "
+    "fica entre os dois β, como a inclinação −β da fronteira prevê, em {rd.consistent} dos {rd.pairs} pares.\n"
     "3. **O que a KL compra**: o autoencoder reconstrói com BCE {bce_ae:.2f} contra {bce_vae:.2f} do VAE; "
     "decodificar $z \\sim \\mathcal{{N}}(0, I)$ nele dá distância de Fréchet {fd_ae_prior:,.1f} contra "
-    "{fd_vae_prior:,.1f} do VAE, e uma mistura ajustada aos códigos, {fd_ae_mixture:,.1f} (reais: {fd_real:,.1f}).",
+    "{fd_vae_prior:,.1f} do VAE, e uma mistura ajustada aos códigos, {fd_ae_mixture:,.1f} (o VAE com a mesma mistura: "
+    "{fd_vae_mixture:,.1f}; reais: {fd_real:,.1f}).",
     sizes_facts,
     kl_buys,
     rd=rd,
@@ -1096,7 +1113,7 @@ say(
 say(
     "6. **Rótulo**: a KL cai {label.kl_drop:.2f} nats, dos quais no máximo {label.label_entropy:.2f} podem ser o "
     "dígito; nos μ do condicional, 5 vizinhos ainda leem o dígito em {label.knn_conditional:.1%} das imagens.\n"
-    "7. **ELBO e amostras**: ρ = {ranked.rho:.2f} ({ranked.low:.2f} a {ranked.high:.2f}) entre "
+    "7. **ELBO e qualidade das médias geradas**: ρ = {ranked.rho:.2f} ({ranked.low:.2f} a {ranked.high:.2f}) entre "
     "{ranked.configurations} configurações.",
     **answers,
 )

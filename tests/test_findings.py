@@ -232,13 +232,33 @@ def test_rate_distortion_checks_the_frontier_slope_against_beta():
     distortion = np.array([60.0, 67.0, 82.0, 120.0])  # −ΔD/ΔR: 0,7 ∈ [0,5; 1], 1,5 ∈ [1; 2], 4,75 ∉ [2; 4]
     facts = findings.rate_distortion(betas, rate, distortion, rate + distortion, [1.0, 2.0, 3.0, 6.0], stick(0.5))
     assert (facts.pairs, facts.consistent) == (3, 2)
-    assert facts.best_beta == 1.0 and facts.tied_with_one and facts.gap_rho == pytest.approx(1.0)
+    assert facts.best_beta == 1.0 and facts.one is Compared.BETTER and facts.gap_rho == pytest.approx(1.0)
     steep = findings.rate_distortion(betas, rate, [60.0, 61.0, 62.0, 63.0], rate + 60, [1, 2, 3, 6], stick(0.5))
-    assert steep.consistent == 0 and not steep.tied_with_one
+    assert steep.consistent == 0 and steep.one is Compared.WORSE  # o melhor é β = 4 (72), β = 1 fica em 90
+    near = findings.rate_distortion(betas, rate, distortion, [100.0, 97.2, 97.0, 110.0], [1, 2, 3, 6], stick(0.5))
+    assert near.best_beta == 2.0 and near.one is Compared.TIE  # β = 1 a 0,2 nat do melhor, dentro do limiar
 
 
 def test_collapse_is_a_rate_below_one_nat():
     assert findings.collapse(0.3, 0).collapsed and not findings.collapse(12.0, 20).collapsed
+    assert findings.collapse_epoch([270.0, 0.4, 0.0]) == 2 and findings.collapse_epoch([25.0, 26.0]) == 0
+
+
+def test_what_kl_buys_compares_each_mixture_with_the_same_mixture():
+    frechet = {"real": 3.0, "vae_prior": 237.0, "ae_prior": 1457.0, "ae_mixture": 59.0, "vae_mixture": 60.0}
+    facts = findings.what_kl_buys((66.0, 70.0), frechet, {"bce_mu": stick(1.0), "fd": stick(10.0)})
+    assert facts.reconstruction is Compared.BETTER and facts.ae_prior is Compared.WORSE
+    assert facts.ae_mixture is Compared.TIE  # 59 contra os 60 do VAE com a mesma mistura, não contra os 237 do prior
+
+
+def test_style_leaves_the_originals_own_label_out():
+    source = np.linspace(-1, 1, 50)
+    generated = np.tile(RNG.normal(size=(50, 1)), (1, 10))  # nenhum outro rótulo segue a original
+    own = np.arange(50) % 10
+    generated[np.arange(50), own] = source  # só a reconstrução (o próprio rótulo) copia a inclinação
+    other = np.arange(10)[None, :] != own[:, None]
+    facts = findings.style(np.zeros(500), np.zeros(500), source, generated, other)
+    assert not facts.transfers and abs(facts.slant_correlation) < 0.3 and facts.read == 1.0
 
 
 def test_conditional_sets_the_kl_drop_against_the_label_entropy():

@@ -543,7 +543,7 @@ class RateDistortion:
     pairs: int  # pares de β vizinhos
     consistent: int  # pares cujo −ΔD/ΔR fica entre os seus dois β, como a inclinação −β da fronteira prevê
     best_beta: float  # o β de menor −ELBO
-    tied_with_one: bool  # o β = 1 empata com o melhor (ou é ele)
+    one: Compared  # o β = 1: o melhor (BETTER), empatado com o melhor (TIE) ou atrás dele (WORSE)
     gap_low: float  # folga do limite de importância no menor e no maior β
     gap_high: float
     gap_rho: float  # Spearman entre β e a folga
@@ -560,11 +560,17 @@ def rate_distortion(betas, rate, distortion, loss, iwae_gap, stick: Yardstick) -
     consistent = int(((slopes >= betas[:-1]) & (slopes <= betas[1:])).sum())
     best = int(np.argmin(loss))
     one = np.flatnonzero(betas == 1.0)
-    tied = bool(len(one)) and versus(loss[one[0]], loss[best], stick) is Compared.TIE
+    if len(one) and one[0] == best:
+        where_one = Compared.BETTER
+    else:
+        where_one = (
+            Compared.TIE if len(one) and versus(loss[one[0]], loss[best], stick) is Compared.TIE else Compared.WORSE
+        )
     rho = stats.spearmanr(betas, iwae_gap)
     grows = bool(rho.statistic > 0 and rho.pvalue < SIGNIFICANCE)
-    return RateDistortion(len(slopes), consistent, float(betas[best]), tied, float(iwae_gap[0]), float(iwae_gap[-1]),
-                          float(rho.statistic), float(rho.pvalue), consistent == len(slopes), grows)  # fmt: skip
+    gaps = float(iwae_gap[0]), float(iwae_gap[-1])
+    return RateDistortion(len(slopes), consistent, float(betas[best]), where_one, *gaps, float(rho.statistic),
+                          float(rho.pvalue), consistent == len(slopes), grows)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -576,6 +582,12 @@ class Collapse:
 
 def collapse(kl: float, active: int) -> Collapse:
     return Collapse(float(kl), int(active), kl < COLLAPSED_KL)
+
+
+def collapse_epoch(rates) -> int:
+    """A primeira época (1, 2, …) com a taxa abaixo de `COLLAPSED_KL`; 0 se nunca caiu."""
+    below = np.flatnonzero(np.asarray(rates) < COLLAPSED_KL)
+    return int(below[0]) + 1 if len(below) else 0
 
 
 @dataclass(frozen=True)
@@ -609,18 +621,19 @@ class WhatKLBuys:
     fd_vae_prior: float
     fd_ae_prior: float
     fd_ae_mixture: float
-    reconstruction: Compared  # a BCE do autoencoder contra a do VAE (régua da BCE)
+    fd_vae_mixture: float
+    reconstruction: Compared  # a BCE do autoencoder contra a do VAE (régua da BCE de μ)
     ae_prior: Compared  # o autoencoder com z ~ N(0, I) contra o VAE com z ~ N(0, I) (régua da Fréchet)
-    ae_mixture: Compared  # o autoencoder com z da mistura contra o VAE com z ~ N(0, I)
+    ae_mixture: Compared  # o autoencoder com z da mistura contra o VAE com z da mesma mistura
 
 
 def what_kl_buys(bce: tuple[float, float], frechet: dict[str, float], sticks: dict[str, Yardstick]) -> WhatKLBuys:
-    """`bce`: a do autoencoder e a do VAE; `frechet`: as distâncias de "real", "vae_prior", "ae_prior" e
-    "ae_mixture"; `sticks`: as réguas "test_bce" e "fd"."""
-    vae, fd = frechet["vae_prior"], sticks["fd"]
-    return WhatKLBuys(bce[0], bce[1], frechet["real"], vae, frechet["ae_prior"], frechet["ae_mixture"],
-                      versus(bce[0], bce[1], sticks["test_bce"]), versus(frechet["ae_prior"], vae, fd),
-                      versus(frechet["ae_mixture"], vae, fd))  # fmt: skip
+    """`bce`: a de μ do autoencoder e a do VAE; `frechet`: as distâncias de "real", "vae_prior", "ae_prior",
+    "ae_mixture" e "vae_mixture"; `sticks`: as réguas "bce_mu" e "fd"."""
+    f, fd = frechet, sticks["fd"]
+    return WhatKLBuys(bce[0], bce[1], f["real"], f["vae_prior"], f["ae_prior"], f["ae_mixture"], f["vae_mixture"],
+                      versus(bce[0], bce[1], sticks["bce_mu"]), versus(f["ae_prior"], f["vae_prior"], fd),
+                      versus(f["ae_mixture"], f["vae_mixture"], fd))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -631,9 +644,12 @@ class Style:
     label_fixes: bool  # o rótulo pedido é lido em pelo menos `LABEL_FIXES` das imagens
 
 
-def style(read: np.ndarray, asked: np.ndarray, source_slant: np.ndarray, generated_slant: np.ndarray) -> Style:
-    """`generated_slant`: (n, rótulos), cada linha gerada do z de uma original de inclinação `source_slant`."""
-    test = stats.pearsonr(np.repeat(source_slant, generated_slant.shape[1]), generated_slant.ravel())
+def style(read, asked, source_slant: np.ndarray, generated_slant: np.ndarray, other: np.ndarray) -> Style:
+    """`generated_slant`: (n, rótulos), cada linha gerada do z de uma original de inclinação `source_slant`;
+    `other`: (n, rótulos), verdadeiro nos rótulos diferentes do da original (a correlação só usa esses: com o
+    próprio rótulo, a imagem gerada é uma reconstrução)."""
+    sources = np.broadcast_to(np.asarray(source_slant)[:, None], generated_slant.shape)
+    test = stats.pearsonr(sources[other], generated_slant[other])
     fraction = float((read == asked).mean())
     return Style(fraction, float(test.statistic), bool(test.statistic > 0 and test.pvalue < SIGNIFICANCE),
                  fraction >= LABEL_FIXES)  # fmt: skip
