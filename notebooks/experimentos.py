@@ -136,7 +136,7 @@ print(
 # ## 2. Treino
 #
 # As execuções rodam uma depois da outra; as já treinadas são só carregadas. Depois,
-# cada modelo gera `QUALITY_SAMPLES` **médias do decodificador** de $z \sim \mathcal{N}(0, I)$, lidas pelo
+# cada modelo gera `QUALITY_SAMPLES` (por padrão, 5.000: tantas quantas as imagens de validação) **médias do decodificador** de $z \sim \mathcal{N}(0, I)$, lidas pelo
 # classificador de dígitos do projeto (o da avaliação: pesos fixos, a mesma régua em toda máquina) e comparadas
 # com as imagens de teste nos seus 128 atributos: distância de Fréchet (menor é melhor; a escala é a deste
 # classificador, não a das FIDs de artigos), precisão e revocação (Kynkäänniemi et al., 2019) e a fração lida
@@ -173,16 +173,21 @@ families = {
         for n in dict.fromkeys(groups["arquitetura"] + groups["condicional"][:1] + groups["autoencoder"][:1])
     ],
 }
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+fig, axes = plt.subplots(1, 3, figsize=(15, 5))
 first = min(3, NUM_EPOCHS)  # da 3ª época em diante: a queda das primeiras esconderia o fim das curvas
 for ax, (title, members) in zip(axes, families.items()):
-    for label, name in members:
-        curve = runs[name].history["val_bce" if runs[name].params["ARCH"] == "ae" else "val_loss"]
-        ax.plot(np.arange(first, len(curve) + 1), curve[first - 1 :], label=label)
-    ax.set(xlabel="época", ylabel="nats por imagem (validação)", title=title)
+    for k, (label, name) in enumerate(members):
+        autoencoder = runs[name].params["ARCH"] == "ae"  # a BCE dele num eixo à direita, na sua própria escala
+        curve = runs[name].history["val_bce" if autoencoder else "val_loss"]
+        target = ax.twinx() if autoencoder else ax
+        target.plot(np.arange(first, len(curve) + 1), curve[first - 1 :], f"C{k}", ls="--" if autoencoder else "-")
+        ax.plot([], [], f"C{k}", ls="--" if autoencoder else "-", label=label)
+        if autoencoder:
+            target.set_ylabel("BCE do autoencoder (validação)")
+    ax.set(xlabel="época", ylabel="−ELBO, nats por imagem (validação)", title=title)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
 fig.suptitle(f"Curvas de validação da época {first} em diante: −ELBO por época (autoencoder: BCE)")
 plt.tight_layout()
 show_figure(fig, "lab_01_curvas", FIGURES_DIR)
@@ -255,7 +260,16 @@ latent, sizes, m = lab.compare(runs, groups["latente"], "LATENT_DIM")
 display(
     Markdown(
         markdown_table(
-            ["z", "−ELBO teste", "BCE", "KL", "teste − treino", "ativas", f"limite k={IWAE_K} − ELBO", anchor_column],
+            [
+                "z",
+                "−ELBO teste",
+                "BCE",
+                "KL",
+                "teste − treino",
+                "ativas",
+                f"limite k={IWAE_K} − ELBO (± erro padrão)",
+                anchor_column,
+            ],
             [
                 [
                     z,
@@ -350,7 +364,7 @@ display(
                 "distorção D (BCE)",
                 "taxa R (KL)",
                 "ativas",
-                f"limite k={IWAE_K} − ELBO",
+                f"limite k={IWAE_K} − ELBO (± erro padrão)",
                 anchor_column,
             ],
             [
@@ -395,7 +409,7 @@ one = {
     Compared.WORSE: "O menor −ELBO é o de β = {best_beta:g}, e β = 1 fica atrás dele além do limiar, embora só o treino com β = 1 minimize o −ELBO: {epochs} épocas não bastaram.",
 }[rd.one]
 gap = {
-    True: " A folga do limite de importância sobre o ELBO tende a crescer com β (Spearman {gap_rho:.2f}; {gap_low:.2f} nats no menor β, {gap_high:.2f} no maior): ela é um limite inferior da KL entre q(z|x) e a posterior do próprio modelo, e um β grande puxa q para o *prior*, longe dela.",
+    True: " A folga do limite de importância sobre o ELBO cresce com os β grandes ({gap_high:.2f} nats no maior β, {gap_low:.2f} no menor; Spearman {gap_rho:.2f} entre β e a folga): ela é um limite inferior da KL entre q(z|x) e a posterior do próprio modelo, e todo β ≠ 1 afasta q dela — um β grande puxa q para o *prior*.",
     False: " A folga do limite de importância sobre o ELBO vai de {gap_low:.2f} (menor β) a {gap_high:.2f} nats (maior β) sem crescer de forma clara com β (Spearman {gap_rho:.2f}).",
 }[rd.gap_grows]
 
@@ -489,9 +503,9 @@ prior = {
     Compared.BETTER: "Decodificar $z \\sim \\mathcal{{N}}(0, I)$ no autoencoder gera melhor que no VAE (distância {fd_ae_prior:,.1f} contra {fd_vae_prior:,.1f}).",
 }[kl_buys.ae_prior]
 mixture = {
-    Compared.BETTER: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder gera melhor que o VAE com a mesma mistura (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}).",
-    Compared.TIE: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder empata com o VAE com a mesma mistura (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}): uma densidade ajustada depois faz o papel do *prior*, como propõem Ghosh et al.",
-    Compared.WORSE: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder fica atrás do VAE com a mesma mistura (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}).",
+    Compared.BETTER: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder gera melhor que o VAE com uma mistura igual ajustada aos seus (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}).",
+    Compared.TIE: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder empata com o VAE com uma mistura igual ajustada aos seus (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}): uma densidade ajustada depois faz o papel do *prior*, como propõem Ghosh et al.",
+    Compared.WORSE: " Com $z$ de uma mistura ajustada aos códigos, o autoencoder fica atrás do VAE com uma mistura igual ajustada aos seus (distância {fd_ae_mixture:,.1f} contra {fd_vae_mixture:,.1f}).",
 }[kl_buys.ae_mixture]
 reconstruction = {
     Compared.BETTER: "Sem a KL, o autoencoder reconstrói melhor: BCE de {bce_ae:.2f} nats decodificando o código, contra {bce_vae:.2f} do VAE decodificando μ.",
@@ -589,10 +603,10 @@ say(
 )
 
 # %% [markdown]
-# **Um decodificador que dispensa o código.** O decodificador autorregressivo (`pixelcnn`, no estilo da PixelCNN
+# **Um decodificador que precisa menos do código.** O decodificador autorregressivo (`pixelcnn`, no estilo da PixelCNN
 # de van den Oord et al., 2016) prevê cada pixel a partir de $z$ **e dos pixels anteriores** (as linhas de cima e
 # os da esquerda), com convoluções mascaradas: $p(x\mid z) = \prod_i p(x_i \mid x_{<i}, z)$. Os vizinhos já
-# predizem muito de cada pixel, e o treino pode preferir não pagar KL nenhuma. Essas execuções usam MNIST
+# predizem muito de cada pixel, e o código pode ficar pouco usado. Essas execuções usam MNIST
 # **binarizado** (uma amostra de Bernoulli nova de cada imagem a cada lote; validação e teste com uma amostra
 # fixa): um decodificador de pixels binários precisa de dados binários, e aí o −ELBO é um limite de verdade de
 # −log p(x). Por custo, treinam em `PIXELCNN_TRAIN_SIZE` imagens, com o `mlp` clássico nos mesmos dados ao lado.
@@ -634,7 +648,7 @@ pixel_losses = {label: run.metrics["test_loss"] for label, run in zip(("plain", 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 pixel_text = {
     True: "Com o decodificador autorregressivo, o código colapsa: a taxa de teste é {pixel.kl:.2f} nats ({pixel.active} ativas), contra {plain.kl:.2f} do `mlp` nos mesmos dados, e o −ELBO fica em {pixel_loss:.2f} nats contra {plain_loss:.2f}: o modelo descreve as imagens quase sem o código.",
-    False: "Com o decodificador autorregressivo, a taxa de teste cai para {pixel.kl:.2f} nats ({pixel.active} ativas), contra {plain.kl:.2f} do `mlp` nos mesmos dados, com −ELBO {pixel_loss:.2f} contra {plain_loss:.2f}: os vizinhos fazem boa parte do trabalho do código.",
+    False: "Com o decodificador autorregressivo, a taxa de teste cai para {pixel.kl:.2f} nats ({pixel.active} ativas), contra {plain.kl:.2f} do `mlp` nos mesmos dados, com −ELBO {pixel_loss:.2f} contra {plain_loss:.2f}: os vizinhos fazem boa parte do trabalho do código (com tão poucos nats por dimensão, ser ativa — variância da média acima de 0,01 — diz pouco).",
 }[pixel.collapsed]
 cure_text = " Com bits livres, a taxa fica em {free.kl:.2f} nats ({free.active} ativas) e o −ELBO em {free_loss:.2f}, contra {pixel.kl:.2f} e {pixel_loss:.2f} sem eles — uma semente de cada, sem régua própria para este modelo."
 
@@ -670,7 +684,7 @@ display(
             [
                 "arquitetura",
                 "parâmetros",
-                f"s por época (semente {SEED}, esta máquina)",
+                f"s por época (semente {SEED}, quando treinou)",
                 "−ELBO teste",
                 "BCE",
                 "KL",
@@ -715,11 +729,13 @@ arch_text = {
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
-    arch_text + " O preço é o tempo: cada época custa {slower:.1f} vezes a do totalmente conectado nesta CPU.",
+    arch_text + " O tempo por época da tabela é o de quando cada um treinou (semente {seed}): {slower:.1f} vezes o do "
+    "totalmente conectado, uma medida só de cada.",
     architectures,
     ratio=sizes_ratio,
     epochs=NUM_EPOCHS,
     slower=time_ratio,
+    seed=SEED,
     margin=abs(architectures.difference),
 )
 
@@ -806,9 +822,10 @@ carries = {
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
     "Com z = {z}, o rótulo baixa a KL em {kl_drop:.2f} nats (intervalo de 95 %: {kl_low:.2f} a {kl_high:.2f}; "
-    "{seeds} sementes de cada modelo) e o −ELBO em {loss_drop:.2f} nats. Do que o código guardava sobre o dígito, "
-    "no máximo H(Y) = {label_entropy:.2f} nats podiam sair: pelo menos {beyond_label:.2f} nats da queda da KL não "
-    "são a identidade do dígito. " + carries,
+    "{seeds} sementes de cada modelo). Do que o código guardava sobre o dígito, "
+    "no máximo H(Y) = {label_entropy:.2f} nats podiam sair: pelo menos {beyond_label:.2f} nats da queda (pelo limite "
+    "inferior do intervalo) não são informação sobre o dígito — a KL também inclui o desencontro entre a "
+    "posterior agregada e o *prior*, que pode cair. " + carries,
     label_facts,
     z=cond_model.latent_dim,
     loss_drop=-label_loss.difference,
@@ -941,9 +958,10 @@ show_figure(fig, "lab_15_condicional_controles", FIGURES_DIR)
 # Uma linha por execução, com o nome do seu checkpoint (o arquivo fica em `CHECKPOINT_DIR`). Os segundos são o
 # tempo de treino medido quando cada execução treinou (guardado no checkpoint), sem a avaliação por época; as
 # quatro últimas colunas medem as médias do decodificador em $z \sim \mathcal{N}(0, I)$ (o condicional, com os
-# rótulos nas proporções do teste); "—": a medida não se aplica (o autoencoder não tem ELBO; as execuções
-# binarizadas são medidas no teste binarizado e ficam fora das medidas de qualidade, feitas contra as imagens de
-# teste em tons de cinza).
+# rótulos nas proporções do teste); "—": a medida não se aplica ou não foi feita (o autoencoder não tem ELBO; as
+# execuções binarizadas são medidas no teste binarizado, e a qualidade é medida contra as imagens de teste em tons
+# de cinza; as do colapso e as sementes extras do condicional não entram nas comparações de qualidade). A BCE do
+# autoencoder é a do seu código determinístico; a dos VAEs, com z sorteado.
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 header = [
@@ -1044,7 +1062,7 @@ ranked = findings.ranking(elbos, fds, SEED)
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 rank_text = {
-    True: "Entre as {configurations} configurações, a correlação de postos entre o −ELBO e a distância de Fréchet é ρ = {rho:.2f} (intervalo de 95 %: {low:.2f} a {high:.2f}): aqui, o ELBO e a qualidade das médias geradas andam juntos. Mas estas configurações diferem quase só na capacidade (z, β, arquitetura), que move as duas medidas juntas; com outros modelos, como um decodificador autorregressivo, o ELBO pode melhorar sem que a geração melhore (Theis et al.).",
+    True: "Entre as {configurations} configurações, a correlação de postos entre o −ELBO e a distância de Fréchet é ρ = {rho:.2f} (intervalo de 95 %: {low:.2f} a {high:.2f}): aqui, o ELBO e a qualidade das médias geradas andam juntos. Mas estas configurações diferem quase só na capacidade (z, β, arquitetura), que move as duas medidas juntas; em geral, a verossimilhança e a qualidade do que se gera podem andar separadas (Theis et al., 2016).",
     False: "Entre as {configurations} configurações, a correlação de postos entre o −ELBO e a distância de Fréchet é ρ = {rho:.2f}, com o intervalo de 95 % ({low:.2f} a {high:.2f}) chegando a zero: estas medidas não mostram que o ELBO ordena a qualidade das médias geradas.",
 }[ranked.agrees]
 
@@ -1061,12 +1079,11 @@ say(rank_text, ranked)
 say(
     "1. **Dimensões latentes**: o menor −ELBO é o de z = {best} (outros tamanhos empatados com ele: {tied}); "
     "com z = {largest}, {active_largest} dimensões ficam ativas.\n"
-    "2. **Peso na KL**: cada β é um ponto da troca entre taxa e distorção; a inclinação da corda entre β vizinhos "
-    "fica entre os dois β, como a inclinação −β da fronteira prevê, em {rd.consistent} dos {rd.pairs} pares.\n"
-    "3. **O que a KL compra**: o autoencoder reconstrói com BCE {bce_ae:.2f} contra {bce_vae:.2f} do VAE; "
-    "decodificar $z \\sim \\mathcal{{N}}(0, I)$ nele dá distância de Fréchet {fd_ae_prior:,.1f} contra "
-    "{fd_vae_prior:,.1f} do VAE, e uma mistura ajustada aos códigos, {fd_ae_mixture:,.1f} (o VAE com a mesma mistura: "
-    "{fd_vae_mixture:,.1f}; reais: {fd_real:,.1f}).",
+    "2. **Peso na KL**: cada β é um ponto da troca entre taxa e distorção; entre β vizinhos, −ΔD/ΔR fica entre os "
+    "dois β, como a inclinação −β da fronteira prevê, em {rd.consistent} dos {rd.pairs} pares.\n"
+    "3. **O que a KL compra**: BCE {bce_ae:.2f} no autoencoder contra {bce_vae:.2f} no VAE; do *prior*, Fréchet "
+    "{fd_ae_prior:,.1f} contra {fd_vae_prior:,.1f}; de uma mistura ajustada, {fd_ae_mixture:,.1f} contra "
+    "{fd_vae_mixture:,.1f} (reais: {fd_real:,.1f}).",
     sizes_facts,
     kl_buys,
     rd=rd,
@@ -1112,7 +1129,8 @@ say(
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
     "6. **Rótulo**: a KL cai {label.kl_drop:.2f} nats, dos quais no máximo {label.label_entropy:.2f} podem ser o "
-    "dígito; nos μ do condicional, 5 vizinhos ainda leem o dígito em {label.knn_conditional:.1%} das imagens.\n"
+    "dígito; nos μ do condicional (cujo codificador também recebe y), 5 vizinhos leem o dígito em "
+    "{label.knn_conditional:.1%} das imagens.\n"
     "7. **ELBO e qualidade das médias geradas**: ρ = {ranked.rho:.2f} ({ranked.low:.2f} a {ranked.high:.2f}) entre "
     "{ranked.configurations} configurações.",
     **answers,
@@ -1121,8 +1139,8 @@ say(
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
 say(
     "As {runs} execuções somam {seconds:,.0f} s de treino ({minutes:.1f} min, {epochs} épocas cada, uma depois da "
-    "outra, com {threads} threads); nesta execução do laboratório {trained} treinaram e {reused} foram reutilizadas "
-    "dos seus checkpoints, e o notebook inteiro levou {wall:,.0f} s. Com os parâmetros padrão, a execução z = 20, "
+    "outra); nesta execução do laboratório {trained} treinaram e {reused} foram reutilizadas "
+    "dos seus checkpoints, e o notebook inteiro levou {wall:,.0f} s (os tempos de treino são os de quando cada uma treinou, às vezes com a máquina dividida com outros processos). Com os parâmetros padrão, a execução z = 20, "
     "β = 1, `mlp`, semente {seed} é a configuração do modelo do capítulo: os mesmos pesos.",
     **cost,
     wall=time.perf_counter() - lab_start,

@@ -32,7 +32,7 @@ NOTEBOOKS = {  # notebook: (o texto da célula do explorador, onde a cópia term
         "ConditionalExplorer(",
         'LATENT_SIZES = [2, 4]\nBETAS = [0.5, 1]\nBETA_LATENT_DIM = 4\nARCH_LATENT_DIM = 4\nARCHS = ["mlp"]\n'
         "NUM_EPOCHS = 1\nTRAIN_SIZE = 1000\nVAL_SIZE = 200\nIWAE_SIZE = 50\nIWAE_K = 10\nPROGRESS = False\n"
-        "SEEDS = [43]\nCONDITIONAL_LATENT_SIZES = [4]\nQUALITY_SAMPLES = 500\n",
+        "SEEDS = [43]\nCONDITIONAL_LATENT_SIZES = [4]\nQUALITY_SAMPLES = 200\nPIXELCNN_TRAIN_SIZE = 300\n",
     ),
 }
 NOTEBOOK_DIR = ROOT / "notebooks"

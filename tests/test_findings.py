@@ -267,7 +267,7 @@ def test_conditional_sets_the_kl_drop_against_the_label_entropy():
     facts = findings.conditional([25.0, 25.2, 24.9, 25.1, 25.0], [21.0, 21.1, 20.9, 21.2, 21.0], labels, knn)
     assert facts.label_entropy == pytest.approx(np.log(10)) and facts.chance == pytest.approx(0.1)
     assert facts.kl_drop == pytest.approx(4.0, abs=0.01)
-    assert facts.beyond_label == pytest.approx(4.0 - np.log(10), abs=0.01) and facts.kl_low < 4.0 < facts.kl_high
+    assert facts.kl_low < 4.0 < facts.kl_high and facts.beyond_label == pytest.approx(facts.kl_low - np.log(10))
     assert (facts.knn_conditional, facts.knn_plain) == (0.9, 1.0) and facts.still_carries is Compared.BETTER
     chance = (np.arange(1000) % 10 == 0, knn[1])  # 10 %: o mesmo que chutar
     small = findings.conditional([25.0, 25.2, 24.9], [24.0, 24.1, 23.9], labels, chance)

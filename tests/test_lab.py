@@ -164,7 +164,7 @@ def test_tiny_lab_runs_headless_and_a_second_run_trains_nothing(tmp_path):
         assert sum(p.name.startswith(start) for p in checkpoints) == 1 + start.startswith(("conv", "cvae", "pixel"))
     for piece in ("-seed43-", "-warm1-", "-fb0.5-", "-n300-bin-"):
         assert any(piece in p.name for p in checkpoints), piece
-    for name in ("Kingma & Welling escrevem", "inclinação da corda", "**Colapso posterior**", "t · s · √2"):
+    for name in ("Kingma & Welling observaram", "inclinação da corda", "**Colapso posterior**", "t · s · √2"):
         assert name in text
 
     again, error = run_lab(tmp_path, "de_novo", **TINY, CHECKPOINT_DIR=str(folder))

@@ -596,7 +596,7 @@ class Conditional:
     kl_low: float  # intervalo de 95 % da queda
     kl_high: float
     label_entropy: float  # H(Y): o teto de I(Z; Y), o que o código podia guardar sobre o dígito
-    beyond_label: float  # quanto da queda passa do teto (≥ 0): não pode ser a identidade do dígito
+    beyond_label: float  # quanto o limite inferior da queda passa do teto (≥ 0): não pode ser o dígito
     knn_conditional: float  # acerto de 5 vizinhos lendo o dígito em μ, do condicional e do sem rótulo
     knn_plain: float
     chance: float  # o acerto de quem chuta a classe mais frequente
@@ -609,7 +609,7 @@ def conditional(kl_plain, kl_cond, labels: np.ndarray, knn: tuple[np.ndarray, np
     frequencies = np.bincount(labels) / len(labels)
     entropy, chance, hits = float(-(frequencies * np.log(frequencies)).sum()), float(frequencies.max()), knn[0].mean()
     carries = compare(hits - chance, float(np.sqrt(chance * (1 - chance) / len(knn[0]))))
-    return Conditional(drop.difference, drop.low, drop.high, entropy, max(0.0, drop.difference - entropy),
+    return Conditional(drop.difference, drop.low, drop.high, entropy, max(0.0, drop.low - entropy),
                        float(hits), float(knn[1].mean()), chance, carries)  # fmt: skip
 
 
