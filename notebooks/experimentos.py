@@ -409,7 +409,7 @@ one = {
     Compared.WORSE: "O menor −ELBO é o de β = {best_beta:g}, e β = 1 fica atrás dele além do limiar, embora só o treino com β = 1 minimize o −ELBO: {epochs} épocas não bastaram.",
 }[rd.one]
 gap = {
-    True: " A folga do limite de importância sobre o ELBO cresce com os β grandes ({gap_high:.2f} nats no maior β, {gap_low:.2f} no menor; Spearman {gap_rho:.2f} entre β e a folga): ela é um limite inferior da KL entre q(z|x) e a posterior do próprio modelo, e todo β ≠ 1 afasta q dela — um β grande puxa q para o *prior*.",
+    True: " A folga do limite de importância sobre o ELBO cresce com os β grandes ({gap_high:.2f} nats no maior β, {gap_low:.2f} no menor; Spearman {gap_rho:.2f} entre β e a folga): ela é um limite inferior da KL entre q(z|x) e a posterior do próprio modelo, e um β grande puxa q para o *prior*, longe dela.",
     False: " A folga do limite de importância sobre o ELBO vai de {gap_low:.2f} (menor β) a {gap_high:.2f} nats (maior β) sem crescer de forma clara com β (Spearman {gap_rho:.2f}).",
 }[rd.gap_grows]
 
@@ -833,10 +833,10 @@ say(
 )
 
 # %% [markdown]
-# **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional com o primeiro $z$ da lista; à direita,
+# **"Gere oito 7s."** Cada linha pede um dígito ao modelo condicional, com os seus próprios sorteios de $z$; à direita,
 # medidas em `QUALITY_SAMPLES` ÷ 10 médias geradas de cada dígito: a fração que o classificador lê como o dígito
-# pedido e a distância de Fréchet às imagens de teste daquele dígito (com dez vezes menos imagens ela fica maior
-# que nas tabelas, e cada dígito é medido contra as suas próprias imagens de teste).
+# pedido e a distância de Fréchet às imagens de teste daquele dígito (cada dígito contra as suas próprias
+# imagens, com dez vezes menos de cada lado: não se compara com a distância das tabelas).
 
 # %%
 rows_of_digits = np.stack([vc.sample_images(cond_model, 8, SEED + d, [d] * 8) for d in range(10)])
