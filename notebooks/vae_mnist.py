@@ -78,6 +78,7 @@ from vae_tools.parameters import PARAMETER_NAMES, resolve_device, seed_everythin
 PARAMS = validate_params({name: globals()[name] for name in PARAMETER_NAMES})
 globals().update(PARAMS)  # os parâmetros passam a ter os tipos certos (o papermill pode mandar texto)
 plan = checkpoints.plan_run(PARAMS)
+training.require_snapshots(plan)
 threads = seed_everything(SEED, NUM_THREADS)
 device = resolve_device(DEVICE)
 print(f"PyTorch {torch.__version__} | dispositivo: {device} | threads: {threads} | semente: {SEED}")

@@ -160,3 +160,13 @@ def test_a_plan_made_before_another_run_finished_reuses_what_it_wrote(tmp_path, 
     history = training.train(stale, model, optimizer, tiny_data(), tiny_data()[:8], progress=False)
     assert stale.action is Action.TRAIN and losses(history) == losses(finished)  # o plano recebido não muda
     assert "Outro processo gravou esta configuração" in capsys.readouterr().out
+
+
+def test_the_chapter_refuses_a_finished_checkpoint_without_the_reconstructions_per_epoch(tiny_run):
+    from vae_tools import checkpoints, training
+
+    _, _, plan = tiny_run(NUM_EPOCHS=1)  # treinado sem snapshot_x, como o laboratório de antes
+    reused = checkpoints.plan_run(TINY | {"CHECKPOINT_DIR": str(plan.path.parent), "NUM_EPOCHS": 1})
+    with pytest.raises(checkpoints.CheckpointError, match="reconstruções de cada época.*apague esse arquivo"):
+        training.require_snapshots(reused)
+    training.require_snapshots(plan)  # um treino a fazer (ou continuar) grava as suas

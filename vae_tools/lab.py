@@ -144,9 +144,10 @@ def train_all(runs: dict[str, Run], splits: dict[tuple, Split], device, progress
             split = splits[run.split_key]
             labels = (split.train_y, split.val_y) if run.conditional else None
             run.model, optimizer = training.build(run.params, device)
+            # as reconstruções por época de 8 imagens de validação, como no capítulo, que pode reutilizar o checkpoint
             run.history = training.train(
                 run.plan, run.model, optimizer, split.train_x, split.val_x, progress=False, labels=labels,
-                monitors=[kl_monitor(run, split)],
+                snapshot_x=split.val_x[:8], monitors=[kl_monitor(run, split)],
             )  # fmt: skip
             if len(run.history["train_loss"]) < run.plan.num_epochs:
                 raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")

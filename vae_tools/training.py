@@ -154,6 +154,17 @@ def _fit(plan: RunPlan, model, optimizer, generator, history: dict, data: tuple,
     return history
 
 
+def require_snapshots(plan: RunPlan):
+    """O capítulo mostra as reconstruções de cada época, guardadas no histórico do treino: um checkpoint
+    completo sem elas (de um laboratório anterior a elas) é recusado antes de qualquer trabalho, com o que fazer."""
+    if plan.action is Action.REUSE and not plan.state["history"].get("snapshots"):
+        raise checkpoints.CheckpointError(
+            f"O checkpoint {shown(plan.path)} não guarda as reconstruções de cada época que o capítulo mostra "
+            f"(foi treinado por uma versão anterior do laboratório). Rode o capítulo com outra CHECKPOINT_DIR, ou "
+            f"apague esse arquivo para treiná-lo de novo: os pesos saem iguais, porque são função da configuração."
+        )
+
+
 def diverged_message(error: vc.TrainingDiverged, checkpointer: Checkpointer) -> str:
     return (
         f"Treino interrompido: a perda virou NaN/infinito na época {error.epoch}, lote {error.batch}. "
