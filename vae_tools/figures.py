@@ -186,13 +186,14 @@ DIGIT_COLORS = ("#006BA4", "#FF800E", "#ABABAB", "#595959", "#5F9ED1", "#C85200"
 DIGIT_MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
 
 
-def scatter_digits(ax, points: np.ndarray, labels: np.ndarray, size: float = 2):
+def scatter_digits(ax, points: np.ndarray, labels: np.ndarray, size: float = 7):
     """Pontos 2-D por dígito, cada um com a sua cor e o seu marcador (`DIGIT_COLORS`, `DIGIT_MARKERS`), com
-    uma legenda discreta (não uma barra contínua)."""
+    uma legenda discreta (não uma barra contínua). Um contorno escuro fino deixa visíveis os tons claros da
+    paleta sobre o fundo branco."""
     for digit in range(10):
         chosen = labels == digit
         ax.scatter(
             points[chosen, 0], points[chosen, 1], color=DIGIT_COLORS[digit], marker=DIGIT_MARKERS[digit], s=size,
-            alpha=0.7, label=str(digit), linewidths=0,
+            alpha=0.8, label=str(digit), linewidths=0.25, edgecolors="0.25",
         )  # fmt: skip
     ax.legend(title="dígito", markerscale=12 / max(size, 1), loc="center left", bbox_to_anchor=(1, 0.5), frameon=False)
