@@ -38,8 +38,9 @@ def test_defaults_are_valid_and_unchanged(defaults):
 
 def test_the_conditional_vae_belongs_to_the_lab(defaults, evaluation_defaults):
     for validate, values in ((vp.validate_params, defaults), (vp.validate_evaluation_params, evaluation_defaults)):
-        with pytest.raises(vp.ParameterError, match="Parâmetro ARCH inválido: recebido .cvae.*laboratório"):
-            validate(values | {"ARCH": "cvae"})
+        for arch in ("cvae", "ae", "pixelcnn"):
+            with pytest.raises(vp.ParameterError, match=f"Parâmetro ARCH inválido: recebido .{arch}.*laboratório"):
+                validate(values | {"ARCH": arch})
 
 
 def test_evaluation_defaults_follow_the_training_set(evaluation_defaults):

@@ -18,6 +18,7 @@ from vae_tools.checkpoints import RunPlan
 SHARED = ("NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "CHECKPOINT_DIR")
 FIXED = {"CHECKPOINT_PATH": None, "RESUME": False, "SKIP_TRAINING": False, "BINARIZE": False}
 MONITOR_SIZE = 2000  # imagens de validação em que a KL por dimensão é medida a cada época
+CHAPTER_ARCHS = ("mlp", "conv")  # as arquiteturas que o capítulo aceita
 
 
 @dataclass
@@ -144,10 +145,12 @@ def train_all(runs: dict[str, Run], splits: dict[tuple, Split], device, progress
             split = splits[run.split_key]
             labels = (split.train_y, split.val_y) if run.conditional else None
             run.model, optimizer = training.build(run.params, device)
-            # as reconstruções por época de 8 imagens de validação, como no capítulo, que pode reutilizar o checkpoint
+            # os modelos que o capítulo também treina (e pode reutilizar daqui) guardam as reconstruções por época
+            # de 8 imagens de validação, como ele
+            snapshot_x = split.val_x[:8] if run.params["ARCH"] in CHAPTER_ARCHS else None
             run.history = training.train(
                 run.plan, run.model, optimizer, split.train_x, split.val_x, progress=False, labels=labels,
-                snapshot_x=split.val_x[:8], monitors=[kl_monitor(run, split)],
+                snapshot_x=snapshot_x, monitors=[kl_monitor(run, split)],
             )  # fmt: skip
             if len(run.history["train_loss"]) < run.plan.num_epochs:
                 raise KeyboardInterrupt(f"laboratório interrompido em {run.name}; rode de novo para continuar")

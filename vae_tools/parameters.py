@@ -197,9 +197,11 @@ def validate_training(p: dict) -> dict:
 
 
 def unconditional(p: dict) -> dict:
-    if p["ARCH"] == "cvae":
-        lab_only = '"mlp" ou "conv" (o VAE condicional, "cvae", fica no laboratório: seção "Condicionar no rótulo")'
-        reject("ARCH", "cvae", lab_only)
+    """O capítulo e a avaliação: só os VAEs "mlp" e "conv"; os outros modelos são do laboratório."""
+    if p["ARCH"] not in ("mlp", "conv"):
+        lab_only = ('"mlp" ou "conv" (o VAE condicional, "cvae", o autoencoder, "ae", e o decodificador '
+                    'autorregressivo, "pixelcnn", ficam no laboratório)')  # fmt: skip
+        reject("ARCH", p["ARCH"], lab_only)
     return p
 
 
