@@ -964,60 +964,7 @@ show_figure(fig, "lab_15_condicional_controles", FIGURES_DIR)
 # autoencoder é a do seu código determinístico; a dos VAEs, com z sorteado.
 
 # %% jupyter={"source_hidden": true} tags=["remove-input"]
-header = [
-    "execução (checkpoint)",
-    "arq.",
-    "z",
-    "β",
-    "semente",
-    "s de treino",
-    "−ELBO teste",
-    "BCE",
-    "KL",
-    "ativas",
-    "Fréchet",
-    "precisão",
-    "revocação",
-    "confiança ≥ 0,9 (%)",
-]
-anchor = [
-    [
-        "imagens reais de validação (âncora)",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        br_number(real_scores["frechet_distance"], 1),
-        br_number(real_scores["precision"], 3),
-        br_number(real_scores["recall"], 3),
-        br_number(100 * real_scores["confident_fraction"], 1),
-    ]
-]
-table = anchor + [
-    [
-        f"`{run.name}`",
-        run.params["ARCH"],
-        run.params["LATENT_DIM"],
-        "—" if run.params["ARCH"] == "ae" else br_number(run.params["BETA"], None),
-        run.params["SEED"],
-        br_number(run.metrics["seconds"], 1),
-        br_number(run.metrics["test_loss"], 2),
-        br_number(run.metrics["test_bce"], 2),
-        br_number(run.metrics["test_kl"], 2),
-        run.metrics["active"],
-        br_number(run.metrics.get("fd", np.nan), 1),
-        br_number(run.metrics.get("precision", np.nan), 3),
-        br_number(run.metrics.get("recall", np.nan), 3),
-        br_number(100 * run.metrics.get("confident", np.nan), 1),
-    ]
-    for run in runs.values()
-]
-display(Markdown(markdown_table(header, table)))
+display(Markdown(lab.summary_table(runs, real_scores)))
 
 # %% [markdown]
 # **O ELBO ordena a qualidade do que cada modelo gera?** Cada ponto é uma **configuração distinta** das comparações de

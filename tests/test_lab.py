@@ -181,3 +181,26 @@ def test_bad_list_stops_the_lab_in_its_first_cell(tmp_path):
     failed = next(i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs))
     assert "validate_lab_params" in code[failed].source
     assert not any(c.execution_count for c in code[failed + 1 :])
+
+
+def test_summary_table_puts_the_real_anchor_first_and_dashes_what_does_not_apply():
+    from types import SimpleNamespace
+
+    metrics = {"seconds": 61.0, "test_loss": 104.12, "test_bce": 78.9, "test_kl": 25.2, "active": 20}
+    vae = lab.Run({"ARCH": "mlp", "LATENT_DIM": 20, "BETA": 0.25, "SEED": 42}, SimpleNamespace(path=Path("vae.pt")))
+    ae = lab.Run({"ARCH": "ae", "LATENT_DIM": 20, "BETA": 0.0, "SEED": 42}, SimpleNamespace(path=Path("ae.pt")))
+    vae.metrics = metrics | {"fd": 218.6, "precision": 0.631, "recall": 0.545, "confident": 0.428}
+    ae.metrics = metrics | {"test_loss": float("nan")}  # sem ELBO e sem as medidas de qualidade
+    rows = lab.summary_table({"vae": vae, "ae": ae}, {"frechet_distance": 16.8, "precision": 0.859, "recall": 0.879,
+                                                     "confident_fraction": 0.975}).splitlines()[2:]  # fmt: skip
+    assert rows[0].startswith("| imagens reais de validação (âncora) |") and rows[0].endswith(
+        "| 16,8 | 0,859 | 0,879 | 97,5 |"
+    )
+    assert "| `vae` | mlp | 20 | 0,25 | 42 | 61,0 | 104,12 |" in rows[1] and rows[1].endswith(
+        "| 218,6 | 0,631 | 0,545 | 42,8 |"
+    )
+    assert (
+        "| `ae` | ae | 20 | — | 42 |" in rows[2]
+        and rows[2].endswith("| — | — | — | — |")
+        and "| — | 78,90 |" in rows[2]
+    )

@@ -13,6 +13,7 @@ import vae_core as vc
 from vae_tools import analysis, checkpoints, findings, mnist, quality, training
 from vae_tools import classifier as digits
 from vae_tools.checkpoints import RunPlan
+from vae_tools.figures import br_number, markdown_table
 
 # o que todas as execuções do laboratório compartilham (cada comparação muda só o que ela estuda)
 SHARED = ("NUM_EPOCHS", "BATCH_SIZE", "HIDDEN_DIM", "LEARNING_RATE", "SEED", "VAL_SIZE", "TRAIN_SIZE", "CHECKPOINT_DIR")
@@ -292,3 +293,27 @@ def conditional_quality(model, classifier, test_x, test_y, per_class: int, seed:
             ]
         ),
     }
+
+
+SUMMARY_HEADER = ["execução (checkpoint)", "arq.", "z", "β", "semente", "s de treino", "−ELBO teste", "BCE", "KL",
+                  "ativas", "Fréchet", "precisão", "revocação", "confiança ≥ 0,9 (%)"]  # fmt: skip
+
+
+def summary_table(runs: dict[str, Run], real_scores: dict) -> str:
+    """A tabela (Markdown) de todas as execuções, abaixo da linha das imagens reais de validação (a âncora das
+    medidas de qualidade); "—" onde a medida não se aplica ou não foi feita (o β do autoencoder, que não tem KL)."""
+    real = (real_scores[key] for key in ("frechet_distance", "precision", "recall", "confident_fraction"))
+    rows = [["imagens reais de validação (âncora)", *[""] * 9, *_quality_cells(*real)]]
+    for run in runs.values():
+        m, p = run.metrics, run.params
+        beta = np.nan if p["ARCH"] == "ae" else p["BETA"]
+        quality = (m.get(key, np.nan) for key in ("fd", "precision", "recall", "confident"))
+        rows.append([f"`{run.name}`", p["ARCH"], p["LATENT_DIM"], br_number(beta, None), p["SEED"],
+                     br_number(m["seconds"], 1), br_number(m["test_loss"], 2), br_number(m["test_bce"], 2),
+                     br_number(m["test_kl"], 2), m["active"], *_quality_cells(*quality)])  # fmt: skip
+    return markdown_table(SUMMARY_HEADER, rows)
+
+
+def _quality_cells(frechet, precision, recall, confident) -> list[str]:
+    """As quatro colunas de qualidade: Fréchet, precisão, revocação e a fração confiante em porcentagem."""
+    return [br_number(frechet, 1), br_number(precision, 3), br_number(recall, 3), br_number(100 * confident, 1)]
